@@ -1,0 +1,252 @@
+"""Classic NMF: min D_β(X | W H) + penalties over W ≥ 0, H ≥ 0.
+
+The public entry point is :func:`nmf`; :class:`nmfcore.NMF` wraps it as a
+scikit-learn estimator.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+from nmfcore._hals import HALSSolver
+from nmfcore._mu import MUSolver
+from nmfcore._regularization import Penalty
+from nmfcore._validation import (
+    check_beta,
+    check_choice,
+    check_mask,
+    check_matrix,
+    check_nonnegative_float,
+    check_positive_int,
+    check_random_state,
+    check_rank,
+)
+from nmfcore.init import INIT_METHODS, check_custom_init, initialize
+from nmfcore.results import NMFResult
+
+SOLVERS = ("auto", "mu", "hals")
+
+Callback = Callable[[int, np.ndarray, np.ndarray, float], Any]
+
+
+def _choose_solver(solver: str, beta: float, mask: np.ndarray | None) -> str:
+    check_choice(solver, "solver", SOLVERS)
+    if solver == "hals":
+        if beta != 2:
+            raise ValueError(
+                f"solver='hals' solves the Frobenius loss only (beta=2), but beta={beta:g}; "
+                "use solver='mu' or 'auto' for other divergences"
+            )
+        if mask is not None:
+            raise ValueError("solver='hals' does not support mask; use solver='mu' or 'auto'")
+        return "hals"
+    if solver == "auto":
+        return "hals" if beta == 2 and mask is None else "mu"
+    return "mu"
+
+
+def _relative_error(X: np.ndarray | sp.csr_matrix, W: np.ndarray, H: np.ndarray, mask: np.ndarray | None) -> float:
+    """||X − WH||_F / ||X||_F over the observed entries, without densifying a sparse X."""
+    if sp.issparse(X):
+        x_sq = float(X.multiply(X).sum())
+        cross = float(np.vdot((X.T @ W).T, H))
+        quad = float(np.vdot(W.T @ W, H @ H.T))
+        err_sq = max(x_sq - 2 * cross + quad, 0.0)
+    else:
+        R = X - W @ H
+        if mask is not None:
+            R *= mask
+        err_sq = float(np.vdot(R, R))
+        x_sq = float(np.vdot(X, X))
+    return float(np.sqrt(err_sq / x_sq)) if x_sq > 0 else float("nan")
+
+
+def _prepare_data(
+    X: Any, beta: float, mask: Any, dtype: Any
+) -> tuple[np.ndarray | sp.csr_matrix, np.ndarray | None]:
+    X = check_matrix(X, dtype=dtype, allow_nan=mask is not None)
+    M = check_mask(mask, X.shape, X.dtype)
+    if M is not None:
+        if sp.issparse(X):
+            X = X.toarray()  # the mask is already dense m x n, so this adds no new order of memory
+        X = np.where(M > 0, X, 0.0).astype(X.dtype, copy=False)
+        if np.isnan(X).any():
+            raise ValueError("X has NaN entries that the mask marks as observed; set mask to 0 there")
+    observed_sum = float(X.sum())
+    if observed_sum == 0:
+        raise ValueError("X is all zeros (on its observed entries); there is nothing to factorise")
+    if beta == 0:
+        zeros = (X.nnz < X.shape[0] * X.shape[1]) if sp.issparse(X) else bool(
+            np.any((X == 0) if M is None else ((X == 0) & (M > 0)))
+        )
+        if zeros:
+            raise ValueError(
+                "beta=0 (Itakura-Saito) is undefined where X has zeros; add a small positive "
+                "offset to X, mask the zeros, or use beta > 0"
+            )
+    return X, M
+
+
+def nmf(
+    X: Any,
+    rank: int,
+    *,
+    beta: float | str = 2,
+    solver: str = "auto",
+    init: str | tuple[np.ndarray, np.ndarray] = "nndsvda",
+    max_iter: int = 500,
+    tol: float = 1e-4,
+    mask: Any = None,
+    alpha_W: float = 0.0,
+    alpha_H: float = 0.0,
+    l1_ratio: float = 0.0,
+    dtype: Any = None,
+    random_state: None | int | np.random.Generator = None,
+    callback: Callback | None = None,
+) -> NMFResult:
+    """Nonnegative matrix factorisation X ≈ W H under a β-divergence.
+
+    Minimises ``D_β(X | W H) + α_W (ρ‖W‖₁ + ½(1−ρ)‖W‖²_F) + α_H (ρ‖H‖₁ + ½(1−ρ)‖H‖²_F)``
+    over W ≥ 0, H ≥ 0, with ρ = ``l1_ratio``.
+
+    Parameters
+    ----------
+    X : array-like or sparse matrix, shape (m, n)
+        Nonnegative data; columns are the items. float32 input gives float32
+        factors. A sparse X is never densified (unless a dense ``mask`` is given).
+    rank : int
+        Number of factors r, 1 <= r <= min(m, n).
+    beta : float or str
+        β of the divergence, or "frobenius" (2), "kullback-leibler"/"kl" (1),
+        "itakura-saito"/"is" (0).
+    solver : {"auto", "mu", "hals"}
+        "mu": multiplicative updates, any β. "hals": accelerated HALS, β = 2 only.
+        "auto": HALS for β = 2 without a mask, MU otherwise.
+    init : {"nndsvd", "nndsvda", "nndsvdar", "random"} or (W, H)
+        Initialisation; a pair gives custom factors of shapes (m, r) and (r, n).
+    max_iter : int
+        Most iterations (one iteration updates H, then W).
+    tol : float
+        Stop when the relative decrease of the objective in one iteration is below
+        ``tol``; 0 runs all ``max_iter`` iterations.
+    mask : array-like, shape (m, n), optional
+        1 where X is observed, 0 where it is missing; missing entries (which may be
+        NaN in X) do not count in the loss.
+    alpha_W, alpha_H : float
+        Weights of the elastic-net penalties on W and H.
+    l1_ratio : float
+        Share ρ of the L1 term in the penalties, in [0, 1].
+    dtype : {None, numpy.float32, numpy.float64}
+        Working precision; None keeps float32 input in float32 and uses float64 otherwise.
+    random_state : int, Generator or None
+        Seed for the initialisation.
+    callback : callable, optional
+        ``callback(iteration, W, H, loss)`` after each iteration; returning
+        ``False`` stops the fit and keeps the factors reached so far.
+
+    Returns
+    -------
+    NMFResult
+        ``W`` (m, r), ``H`` (r, n), ``loss`` and ``times`` with entry 0 at the
+        initialisation, ``n_iter``, ``converged``, ``stopped``, ``params`` and
+        ``relative_error``.
+
+    Examples
+    --------
+    >>> import numpy as np, nmfcore
+    >>> X = np.random.default_rng(0).random((30, 20))
+    >>> result = nmfcore.nmf(X, 3, beta="kl", random_state=0)
+    >>> result.W.shape, result.H.shape
+    ((30, 3), (3, 20))
+    """
+    start = time.perf_counter()
+    beta = check_beta(beta)
+    max_iter = check_positive_int(max_iter, "max_iter", minimum=0)
+    tol = check_nonnegative_float(tol, "tol")
+    alpha_W = check_nonnegative_float(alpha_W, "alpha_W")
+    alpha_H = check_nonnegative_float(alpha_H, "alpha_H")
+    l1_ratio = check_nonnegative_float(l1_ratio, "l1_ratio")
+    if l1_ratio > 1:
+        raise ValueError(f"l1_ratio must be in [0, 1], got {l1_ratio}")
+    if callback is not None and not callable(callback):
+        raise ValueError("callback must be callable as callback(iteration, W, H, loss)")
+    X, M = _prepare_data(X, beta, mask, dtype)
+    rank = check_rank(rank, X.shape)
+    chosen = _choose_solver(solver, beta, M)
+
+    if isinstance(init, str):
+        check_choice(init, "init", INIT_METHODS)
+        W, H = initialize(X, rank, init, check_random_state(random_state))
+        W, H = W.copy(), H.copy()
+        init_param: Any = init
+    else:
+        W, H = check_custom_init(init, X.shape, rank, X.dtype)
+        init_param = "custom"
+    if chosen == "mu":
+        # MU cannot move an exact zero: lift zeros of the start point to the floor.
+        tiny = np.finfo(X.dtype).eps
+        np.maximum(W, tiny, out=W)
+        np.maximum(H, tiny, out=H)
+
+    # Work on X / s with s the mean observed value, so that the eps floors are
+    # relative to the data's scale (1e-12 and 1e12 data behave alike); D_β is
+    # homogeneous of degree β, so losses are reported as s^β times the scaled ones.
+    s = float(X.sum()) / (M.sum() if M is not None else X.shape[0] * X.shape[1])
+    Xs = X.multiply(1.0 / s).tocsr().astype(X.dtype) if sp.issparse(X) else (X / s).astype(X.dtype)
+    W /= np.sqrt(s)
+    H /= np.sqrt(s)
+    penalty_W = Penalty.elastic_net(alpha_W, l1_ratio, s, beta)
+    penalty_H = Penalty.elastic_net(alpha_H, l1_ratio, s, beta)
+    if chosen == "hals":
+        state = HALSSolver(Xs, W, H, penalty_W, penalty_H)
+    else:
+        state = MUSolver(Xs, W, H, beta, M, penalty_W, penalty_H)
+
+    loss_scale = s**beta
+    losses = [state.loss() * loss_scale]
+    times = [time.perf_counter() - start]
+    converged = stopped = False
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):
+        state.step()
+        losses.append(state.loss() * loss_scale)
+        times.append(time.perf_counter() - start)
+        if callback is not None and callback(n_iter, W * np.sqrt(s), H * np.sqrt(s), losses[-1]) is False:
+            stopped = True
+            break
+        previous = losses[-2]
+        if tol > 0 and previous > 0 and (previous - losses[-1]) / previous < tol:
+            converged = True
+            break
+    W *= np.sqrt(s)
+    H *= np.sqrt(s)
+    params = {
+        "model": "nmf",
+        "rank": rank,
+        "beta": beta,
+        "solver": chosen,
+        "init": init_param,
+        "max_iter": max_iter,
+        "tol": tol,
+        "masked": M is not None,
+        "alpha_W": alpha_W,
+        "alpha_H": alpha_H,
+        "l1_ratio": l1_ratio,
+        "dtype": np.dtype(X.dtype).name,
+        "random_state": random_state if isinstance(random_state, (int, type(None))) else None,
+    }
+    return NMFResult(
+        W=W,
+        H=H,
+        loss=np.asarray(losses),
+        times=np.asarray(times),
+        n_iter=n_iter,
+        converged=converged,
+        params=params,
+        relative_error=_relative_error(X, W, H, M),
+        stopped=stopped,
+    )
