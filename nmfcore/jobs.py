@@ -1,0 +1,214 @@
+"""Run a fit in a background thread, so that a user interface stays responsive.
+
+A :class:`FitJob` wraps any fitting function that follows the callback contract of
+:func:`nmfcore.nmf`: the function calls ``callback(iteration, ..., loss)`` after each
+iteration and stops cleanly (returning its partial result, with ``stopped=True``)
+when the callback returns ``False``. The job records the loss history as it grows,
+estimates the time left and lets another thread ask for a stop.
+
+Example
+-------
+>>> job = FitJob(nmf, X, 5, max_iter=200).start()   # doctest: +SKIP
+>>> job.progress().fraction                          # doctest: +SKIP
+>>> job.stop(); result = job.wait()                  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import numbers
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+PENDING, RUNNING, DONE, STOPPED, FAILED = "pending", "running", "done", "stopped", "failed"
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    """A consistent snapshot of a running :class:`FitJob`.
+
+    Attributes
+    ----------
+    state : {"pending", "running", "done", "stopped", "failed"}
+    iteration : int
+        Last iteration reported by the fit (0 before the first one).
+    max_iter : int or None
+        Iteration budget, used for ``fraction`` and ``eta``.
+    losses : ndarray, shape (k,)
+        Loss reported at each of the k callbacks so far.
+    times : ndarray, shape (k,)
+        Seconds since the start of the job at each callback.
+    elapsed : float
+        Seconds since the start of the job.
+    eta : float or None
+        Estimated seconds left, from the mean time per iteration so far; None before
+        the first iteration or when ``max_iter`` is unknown.
+    error : str or None
+        Message of the exception that ended a failed job.
+    """
+
+    state: str
+    iteration: int
+    max_iter: int | None
+    losses: np.ndarray
+    times: np.ndarray
+    elapsed: float
+    eta: float | None
+    error: str | None
+
+    @property
+    def fraction(self) -> float:
+        """Share of ``max_iter`` done, in [0, 1] (1 once the job has finished)."""
+        if self.state in (DONE, STOPPED, FAILED):
+            return 1.0
+        if not self.max_iter:
+            return 0.0
+        return float(min(1.0, self.iteration / self.max_iter))
+
+    @property
+    def loss(self) -> float | None:
+        """Most recent loss, or None before the first report."""
+        return float(self.losses[-1]) if self.losses.size else None
+
+    @property
+    def finished(self) -> bool:
+        """True once the fit has returned or raised."""
+        return self.state in (DONE, STOPPED, FAILED)
+
+
+class FitJob:
+    """A fit running in a daemon thread, with progress, ETA and a clean stop.
+
+    Parameters
+    ----------
+    fit : callable
+        Fitting function, e.g. :func:`nmfcore.nmf`, that accepts a ``callback``
+        keyword and calls it as ``callback(iteration, *state, loss)``.
+    *args
+        Positional arguments of ``fit`` (typically ``X`` and the rank or ranks).
+    max_iter : int, optional
+        Iteration budget. It is passed on to ``fit`` unless ``pass_max_iter`` is
+        False, and it drives the progress fraction and the ETA.
+    pass_max_iter : bool
+        Whether to pass ``max_iter`` to ``fit`` as a keyword.
+    name : str
+        Label of the job, for display.
+    **kwargs
+        Further keyword arguments of ``fit``. A ``callback`` given here is called
+        too, and can also stop the fit.
+    """
+
+    def __init__(
+        self,
+        fit: Callable[..., Any],
+        *args: Any,
+        max_iter: int | None = None,
+        pass_max_iter: bool = True,
+        name: str = "",
+        **kwargs: Any,
+    ) -> None:
+        if not callable(fit):
+            raise ValueError(f"fit must be a callable such as nmfcore.nmf, got {fit!r}")
+        if max_iter is not None and (
+            isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1
+        ):
+            raise ValueError(f"max_iter must be a positive integer or None, got {max_iter!r}")
+        self.name = name
+        self.max_iter = None if max_iter is None else int(max_iter)
+        self._fit = fit
+        self._args = args
+        self._user_callback = kwargs.pop("callback", None)
+        if max_iter is not None and pass_max_iter:
+            kwargs["max_iter"] = int(max_iter)
+        self._kwargs = kwargs
+        self._lock = threading.Lock()
+        self._stop_event = threading.Event()
+        self._done_event = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._state = PENDING
+        self._iteration = 0
+        self._losses: list[float] = []
+        self._times: list[float] = []
+        self._start: float | None = None
+        self._end: float | None = None
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def start(self) -> FitJob:
+        """Start the fit in a daemon thread and return ``self``."""
+        if self._thread is not None:
+            raise ValueError("this job was already started; create a new FitJob to fit again")
+        self._start = time.perf_counter()
+        self._state = RUNNING
+        self._thread = threading.Thread(target=self._run, name=f"nmfcore-fit-{self.name}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask the fit to stop at its next callback; it then returns its partial result."""
+        self._stop_event.set()
+
+    def wait(self, timeout: float | None = None) -> Any:
+        """Block until the fit ends (or ``timeout`` seconds pass) and return the result.
+
+        Returns
+        -------
+        object or None
+            The fit's result, or None when it failed or is still running.
+        """
+        self._done_event.wait(timeout)
+        return self.result
+
+    @property
+    def finished(self) -> bool:
+        """True once the fit has returned or raised."""
+        return self._done_event.is_set()
+
+    def progress(self) -> JobProgress:
+        """Return a consistent :class:`JobProgress` snapshot; safe from any thread."""
+        with self._lock:
+            now = self._end if self._end is not None else time.perf_counter()
+            elapsed = 0.0 if self._start is None else now - self._start
+            losses = np.asarray(self._losses, dtype=float)
+            times = np.asarray(self._times, dtype=float)
+            iteration, state = self._iteration, self._state
+        eta = None
+        if state == RUNNING and self.max_iter and iteration > 0:
+            eta = max(0.0, elapsed / iteration * (self.max_iter - iteration))
+        elif state in (DONE, STOPPED, FAILED):
+            eta = 0.0
+        error = None if self.error is None else str(self.error)
+        return JobProgress(state, iteration, self.max_iter, losses, times, elapsed, eta, error)
+
+    def _callback(self, iteration: Any, *state: Any) -> bool:
+        loss = state[-1] if state else None
+        with self._lock:
+            if isinstance(iteration, numbers.Real):
+                self._iteration = int(iteration)
+            if isinstance(loss, numbers.Real):
+                self._losses.append(float(loss))
+                self._times.append(time.perf_counter() - (self._start or 0.0))
+        keep_going = True
+        if self._user_callback is not None:
+            keep_going = self._user_callback(iteration, *state) is not False
+        return keep_going and not self._stop_event.is_set()
+
+    def _run(self) -> None:
+        try:
+            result = self._fit(*self._args, callback=self._callback, **self._kwargs)
+        except Exception as exc:  # the caller shows the message; the thread must not die silently
+            with self._lock:
+                self.error = exc
+                self._state = FAILED
+                self._end = time.perf_counter()
+        else:
+            with self._lock:
+                self.result = result
+                stopped = bool(getattr(result, "stopped", False)) or self._stop_event.is_set()
+                self._state = STOPPED if stopped else DONE
+                self._end = time.perf_counter()
+        finally:
+            self._done_event.set()
