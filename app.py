@@ -1,10 +1,44 @@
 """NMF Explorer: a Streamlit app over the ``nmfcore`` engine.
 
-Run with ``streamlit run app.py``.
+Run with ``streamlit run app.py``. Each page gathers input, calls ``nmfcore`` and
+draws with plotly; per-session state lives in ``pages/_state.py``.
 """
+
+from pathlib import Path
 
 import streamlit as st
 
-st.set_page_config(page_title="NMF Explorer", layout="wide")
-st.title("NMF Explorer")
-st.write("Nonnegative matrix factorisation for images, text, hyperspectral cubes and single cells.")
+from pages import _state
+
+HERE = Path(__file__).resolve().parent
+
+st.set_page_config(page_title="NMF Explorer", page_icon=":material/grid_view:", layout="wide")
+
+PAGES = [
+    ("pages/data.py", "Data", ":material/upload_file:"),
+    ("pages/model.py", "Model", ":material/tune:"),
+    ("pages/persistence.py", "Persistence", ":material/bubble_chart:"),
+    ("pages/layers.py", "Layers", ":material/layers:"),
+    ("pages/export.py", "Export", ":material/download:"),
+    ("pages/learn.py", "Learn", ":material/school:"),
+    ("pages/rank.py", "Rank & compare", ":material/compare:"),
+]
+
+navigation = st.navigation(
+    [
+        st.Page(path, title=title, icon=icon, default=(path == "pages/data.py"))
+        for path, title, icon in PAGES
+        if (HERE / path).exists()
+    ]
+)
+
+_state.harvest_job()
+with st.sidebar:
+    ds = _state.dataset()
+    st.caption(f"Data: {st.session_state['dataset_label']}" if ds is not None else "Data: none loaded")
+    st.caption(f"Results kept: {len(_state.results())}")
+    running = _state.job()
+    if running is not None and not running.finished:
+        st.caption(f"Fit running: {running.name} ({running.progress().fraction:.0%})")
+
+navigation.run()

@@ -15,6 +15,8 @@ Example
 
 from __future__ import annotations
 
+import hashlib
+import json
 import numbers
 import threading
 import time
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
+import scipy.sparse as sp
 
 PENDING, RUNNING, DONE, STOPPED, FAILED = "pending", "running", "done", "stopped", "failed"
 
@@ -136,6 +139,8 @@ class FitJob:
         self._end: float | None = None
         self.result: Any = None
         self.error: BaseException | None = None
+        # free-form notes of the caller, e.g. what to do with the result
+        self.meta: dict[str, Any] = {}
 
     def start(self) -> FitJob:
         """Start the fit in a daemon thread and return ``self``."""
@@ -212,3 +217,56 @@ class FitJob:
                 self._end = time.perf_counter()
         finally:
             self._done_event.set()
+
+
+def data_fingerprint(X: Any) -> str:
+    """SHA-256 of a matrix's shape, dtype and values (dense or sparse), as hex.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix, shape (m, n)
+
+    Returns
+    -------
+    str
+        Equal for equal matrices, whatever their memory layout.
+    """
+    digest = hashlib.sha256()
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)
+        X.sum_duplicates()
+        digest.update(f"csr{X.shape}{X.dtype}".encode())
+        for part in (X.indptr, X.indices, X.data):
+            digest.update(np.ascontiguousarray(part).tobytes())
+    else:
+        X = np.ascontiguousarray(X)
+        digest.update(f"dense{X.shape}{X.dtype}".encode())
+        digest.update(X.tobytes())
+    return digest.hexdigest()
+
+
+def fit_key(fingerprint: str, family: str, params: dict[str, Any]) -> str:
+    """Cache key of a fit: the data's fingerprint, the family and its parameters.
+
+    Parameters
+    ----------
+    fingerprint : str
+        From :func:`data_fingerprint`.
+    family : str
+    params : dict
+        JSON-friendly keyword arguments (arrays are hashed by value).
+
+    Returns
+    -------
+    str
+    """
+
+    def _default(value: Any) -> Any:
+        if isinstance(value, np.ndarray):
+            return hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()
+        if isinstance(value, np.generic):
+            return value.item()
+        return repr(value)
+
+    body = json.dumps({"family": family, "params": params}, sort_keys=True, default=_default)
+    return f"{fingerprint}:{hashlib.sha256(body.encode()).hexdigest()}"

@@ -106,3 +106,24 @@ def test_real_nmf_stops_with_a_consistent_partial_result():
     assert result.loss.shape == (5,)
     np.testing.assert_allclose(job.progress().losses, result.loss[1:])
     assert result.W.shape == (60, 3) and result.H.shape == (3, 50)
+
+
+def test_fingerprint_follows_values_not_layout():
+    import scipy.sparse as sp
+
+    from nmfcore.jobs import data_fingerprint, fit_key
+
+    X = np.arange(12.0).reshape(3, 4)
+    assert data_fingerprint(X) == data_fingerprint(np.asfortranarray(X))
+    changed = X.copy()
+    changed[2, 3] += 1e-9
+    assert data_fingerprint(changed) != data_fingerprint(X)
+    assert data_fingerprint(sp.csr_matrix(X)) == data_fingerprint(sp.csc_matrix(X))
+    assert data_fingerprint(sp.csr_matrix(X)) != data_fingerprint(X)
+    fp = data_fingerprint(X)
+    key = fit_key(fp, "nmf", {"rank": 2, "beta": 1.0})
+    assert key == fit_key(fp, "nmf", {"beta": 1.0, "rank": 2})
+    assert key != fit_key(fp, "nmf", {"rank": 3, "beta": 1.0})
+    assert key != fit_key(fp, "gnmf", {"rank": 2, "beta": 1.0})
+    W = np.ones((3, 2))
+    assert fit_key(fp, "nmf", {"init": (W, W.T)}) != fit_key(fp, "nmf", {"init": (2 * W, W.T)})

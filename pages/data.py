@@ -1,0 +1,169 @@
+"""Data page: pick a bundled sample or upload a file, see what was detected, preview it."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import streamlit as st
+
+import nmfcore
+from nmfcore import plot
+from pages import _state
+
+KIND_CHOICES = ["detect automatically", "images", "text", "hyperspectral", "scrna", "matrix"]
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "gif", "zip", "npy", "npz", "mat",
+                "csv", "tsv", "txt", "mtx", "hdr", "raw", "img", "dat", "h5ad", "h5"]
+FIXES = {
+    "negative='clip'": ("Clip negative entries to 0", {"negative": "clip"}),
+    "negative='shift'": ("Shift every entry by the minimum", {"negative": "shift"}),
+    "nan='zero'": ("Replace NaN and infinite entries with 0", {"nan": "zero"}),
+}
+
+
+def _load_upload(files: list, kind: str | None, options: dict) -> None:
+    source = files[0] if len(files) == 1 else files
+    try:
+        ds = nmfcore.load(source, kind=kind, **options)
+    except ValueError as exc:  # DataError is a ValueError; both carry the fix in their message
+        st.session_state["data_error"] = (str(exc), kind, [f.name for f in files])
+        return
+    st.session_state["data_error"] = None
+    names = ", ".join(f.name for f in files[:3]) + ("…" if len(files) > 3 else "")
+    _state.set_dataset(ds, f"upload {names}")
+
+
+def _load_sample(name: str) -> None:
+    try:
+        ds = nmfcore.load_sample(name)
+    except ValueError as exc:
+        st.session_state["data_error"] = (str(exc), None, [name])
+        return
+    st.session_state["data_error"] = None
+    _state.set_dataset(ds, f"sample {name}")
+
+
+def _summary(ds) -> None:
+    X = ds.X
+    m, n = ds.shape
+    if sp.issparse(X):
+        nnz, low, high = X.nnz, (0.0 if X.nnz < m * n else float(X.data.min())), float(X.data.max())
+    else:
+        nnz, low, high = int(np.count_nonzero(X)), float(X.min()), float(X.max())
+    cols = st.columns(5)
+    cols[0].metric("Kind", ds.kind)
+    cols[1].metric("Features × items", f"{m} × {n}")
+    cols[2].metric("Zeros", f"{1 - nnz / (m * n):.1%}")
+    cols[3].metric("Value range", f"{low:.3g} … {high:.3g}")
+    cols[4].metric("Storage", "sparse" if sp.issparse(X) else "dense")
+    detected = ds.meta.get("detected")
+    if detected:
+        st.caption(f"Detected: {detected}")
+    steps = ds.meta.get("steps") or []
+    if steps:
+        st.caption("Preprocessing: " + "; ".join(map(str, steps)))
+
+
+def _column_sums(X) -> np.ndarray:
+    return np.asarray(X.sum(axis=0)).ravel()
+
+
+def _preview(ds) -> None:
+    X, kind = ds.X, ds.kind
+    dense_cols = lambda idx: X[:, idx].toarray() if sp.issparse(X) else X[:, idx]  # noqa: E731
+    if kind == "images" and ds.image_shape is not None:
+        idx = np.arange(min(36, ds.shape[1]))
+        st.plotly_chart(plot.image_grid(dense_cols(idx), ds.image_shape, title="First images"),
+                        key="preview_images")
+    elif kind == "hyperspectral" and ds.spatial_shape is not None:
+        left, right = st.columns(2)
+        dense = X.toarray() if sp.issparse(X) else X
+        left.plotly_chart(plot.rgb_composite(dense, ds.spatial_shape), key="preview_rgb")
+        pixels = np.random.default_rng(0).choice(ds.shape[1], size=min(5, ds.shape[1]), replace=False)
+        right.plotly_chart(
+            plot.spectra(dense[:, pixels], wavelengths=ds.wavelengths,
+                         names=[str(ds.item_names[p]) for p in pixels], title="A few pixel spectra"),
+            key="preview_spectra")
+    elif kind == "text":
+        totals = np.asarray(X.sum(axis=1)).ravel()
+        top = np.argsort(-totals, kind="stable")[:20]
+        left, right = st.columns(2)
+        left.plotly_chart(plot.bar_chart(totals[top], [ds.feature_names[i] for i in top],
+                                         title="Most frequent terms", xlabel="total weight"),
+                          key="preview_terms")
+        right.plotly_chart(plot.histogram(_column_sums(X), title="Document lengths", xlabel="total weight"),
+                           key="preview_lengths")
+    elif kind == "scrna":
+        st.write(f"{ds.shape[1]} cells × {ds.shape[0]} genes")
+        detected = (np.diff(X.tocsc().indptr) if sp.issparse(X) else np.count_nonzero(X, axis=0))
+        left, right = st.columns(2)
+        left.plotly_chart(plot.histogram(_column_sums(X), title="Total per cell", xlabel="sum over genes"),
+                          key="preview_qc_total")
+        right.plotly_chart(plot.histogram(detected, title="Genes detected per cell", xlabel="genes > 0"),
+                           key="preview_qc_genes")
+    else:
+        block = X[:100, :100]
+        block = block.toarray() if sp.issparse(block) else block
+        st.plotly_chart(plot.heatmap(block, title="Top-left block of X (features × items)"),
+                        key="preview_matrix")
+
+
+def _labels(ds) -> None:
+    options = list(ds.label_options or {})
+    if not options:
+        return
+    current = ds.meta.get("labels")
+    choice = st.selectbox("Labels of the items (used to colour views and score clusters)",
+                          ["none"] + options,
+                          index=(options.index(current) + 1) if current in options else 0,
+                          help="Annotations found in the file; they never enter the fit.")
+    chosen = None if choice == "none" else choice
+    if chosen != current:
+        st.session_state["dataset"] = ds.with_labels(chosen)
+        st.rerun()
+
+
+st.title("Data")
+st.write("Load one of the bundled samples with one click, or upload your own file.")
+
+st.subheader("Bundled samples")
+samples = nmfcore.samples()
+cols = st.columns(max(1, len(samples)))
+for col, name in zip(cols, samples):
+    if col.button(name, key=f"sample_{name}", width="stretch",
+                  help=f"Load the bundled '{name}' sample (see sample_data/README.md)."):
+        _load_sample(name)
+
+st.subheader("Upload")
+limit_mb = st.get_option("server.maxUploadSize")
+kind_choice = st.selectbox("Kind of data", KIND_CHOICES,
+                           help="Leave on 'detect' unless detection guesses wrong.")
+files = st.file_uploader(
+    f"Data file(s): images, ZIP, .npy/.npz, .mat, CSV/TSV, .mtx, ENVI, .h5ad, 10x .h5 "
+    f"(at most {limit_mb} MB per file)",
+    type=UPLOAD_TYPES, accept_multiple_files=True, key="data_upload",
+)
+kind = None if kind_choice == KIND_CHOICES[0] else kind_choice
+if files:
+    signature = tuple((f.name, f.size) for f in files) + (kind,)
+    if st.session_state.get("upload_signature") != signature:
+        st.session_state["upload_signature"] = signature
+        _load_upload(files, kind, {})
+
+error = st.session_state.get("data_error")
+if error:
+    message, err_kind, names = error
+    st.error(message)
+    fixes = [(label, opts) for marker, (label, opts) in FIXES.items() if marker in message]
+    if fixes and files and [f.name for f in files] == names:
+        for label, opts in fixes:
+            if st.button(label, key=f"fix_{label}"):
+                _load_upload(files, err_kind, opts)
+                st.rerun()
+
+ds = _state.dataset()
+if ds is not None:
+    st.subheader(f"Loaded: {st.session_state['dataset_label']}")
+    _summary(ds)
+    _labels(ds)
+    _preview(ds)
+    st.page_link("pages/model.py", label="Next: choose a model", icon=":material/arrow_forward:")

@@ -1,0 +1,126 @@
+"""Layers page: the factors of a result, per layer (deep) or per scale (pNMF), drawn for the data's kind."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from nmfcore import plot
+from pages import _state
+
+
+def _coupling_matrices(result) -> list[np.ndarray] | None:
+    """H_2, ..., H_L of a deep result (factor-to-factor weights), when it has them."""
+    H = getattr(result, "H", None)
+    if isinstance(H, (list, tuple)) and len(H) > 1:
+        return [np.asarray(h) for h in H[1:]]
+    return None
+
+
+def _layer_view(ds, layer, index: int) -> None:
+    W, H = np.asarray(layer.W), np.asarray(layer.H)
+    kind = None if ds is None else ds.kind
+    if kind == "images" and ds.image_shape is not None:
+        st.plotly_chart(plot.image_grid(W, ds.image_shape), key=f"basis_{index}")
+    elif kind == "hyperspectral" and ds.spatial_shape is not None:
+        st.markdown(f"**Endmember spectra · {layer.name}**")
+        st.plotly_chart(plot.spectra(W, wavelengths=ds.wavelengths), key=f"spectra_{index}")
+        st.markdown(f"**Abundance maps · {layer.name}**")
+        st.plotly_chart(plot.abundance_maps(H, ds.spatial_shape), key=f"abundance_{index}")
+    elif kind in ("text", "scrna"):
+        what = "words" if kind == "text" else "genes"
+        st.markdown(f"**Top {what} per factor · {layer.name}**")
+        st.plotly_chart(plot.topic_table(W, ds.feature_names, n_top=10), key=f"topics_{index}")
+        if kind == "scrna":
+            _cell_views(ds, H, index)
+    else:
+        left, right = st.columns(2)
+        left.plotly_chart(plot.heatmap(W[:300], title="W (features × factors)"), key=f"W_{index}")
+        right.plotly_chart(plot.heatmap(H[:, :300], title="H (factors × items)"), key=f"H_{index}")
+
+
+def _cell_views(ds, H: np.ndarray, index: int) -> None:
+    labels = _state.labels_of(ds)
+    options = ["dominant factor"] + (["label"] if labels is not None else [])
+    colour = st.radio("Colour cells by", options, horizontal=True, key=f"cell_colour_{index}",
+                      help="Which factor has the largest usage in each cell, or the cell's label.")
+    values = labels if colour == "label" else np.array([f"factor {k}" for k in H.argmax(axis=0)])
+    coords = plot.embed_items(H)
+    st.plotly_chart(plot.embedding(coords, color=values, hover=ds.item_names,
+                                   title="Cells in 2-D (PCA of the factor usages)",
+                                   axis_titles=("PC 1", "PC 2")), key=f"cells_{index}")
+    if labels is not None:
+        means, classes = plot.mean_by_label(H, labels)
+        st.plotly_chart(plot.heatmap(means, x=classes, y=[f"factor {k}" for k in range(H.shape[0])],
+                                     title="Mean factor usage per label (rows sum to 1)"),
+                        key=f"factor_label_{index}")
+
+
+def _hierarchy(ds, result, layers) -> None:
+    coupling = _coupling_matrices(result)
+    if coupling is None:
+        return
+    labels = None
+    if ds is not None and ds.kind in ("text", "scrna"):
+        labels = [[" ".join(name for name, _ in top[:3]) for top in plot.top_features(l.W, ds.feature_names, 3)]
+                  for l in layers]
+    title = "Topic hierarchy" if ds is not None and ds.kind == "text" else "Merge tree between layers"
+    st.subheader(title)
+    st.plotly_chart(plot.merge_tree(coupling, layer_names=[l.name for l in layers], factor_labels=labels,
+                                    title=None), key="merge_tree")
+
+
+def _convergence(result, name: str) -> None:
+    st.subheader("Convergence")
+    loss = getattr(result, "loss", None)
+    left, right = st.columns(2)
+    if loss is not None and len(loss):
+        left.plotly_chart(plot.convergence({name: np.asarray(loss)}, title="Loss per iteration"), key="conv")
+    errors = getattr(result, "layer_errors", None)
+    if errors is not None and np.size(errors):
+        right.plotly_chart(plot.layer_errors(np.asarray(errors)), key="layer_errors")
+    elif getattr(result, "relative_error", None) is not None:
+        right.metric("Relative error ‖X − WH‖/‖X‖", f"{result.relative_error:.4f}")
+
+
+def _compare(current: str) -> None:
+    kept = _state.results()
+    if len(kept) < 2:
+        return
+    st.subheader("Compare results")
+    chosen = st.multiselect("Results to overlay", list(kept), default=[current], key="compare",
+                            help="Loss curves of several kept results on one plot.")
+    curves = {c: np.asarray(kept[c].loss) for c in chosen if getattr(kept[c], "loss", None) is not None}
+    if curves:
+        st.plotly_chart(plot.convergence(curves, title="Loss per iteration"), key="compare_plot")
+
+
+st.title("Layers")
+name = _state.select_result()
+if name is None:
+    st.info("No result yet: run a model on the Model page, or upload exported factors on the Export page.")
+    st.page_link("pages/model.py", label="Go to Model", icon=":material/tune:")
+    st.stop()
+
+result = _state.results()[name]
+ds = _state.dataset_for(name)
+if ds is None:
+    st.warning("The data this result was fitted on is not loaded, so only generic views are shown.")
+layers = result.layers()
+params = getattr(result, "params", {}) or {}
+st.caption(f"Model: {params.get('model', '?')} · {len(layers)} layer(s)")
+
+if params.get("model") == "pnmf" and len(layers) > 1:
+    t = st.select_slider("Scale", options=list(range(len(layers))), value=0, key="layers_scale",
+                         format_func=lambda i: layers[i].name,
+                         help="pNMF learns one factorisation per scale; scale 1 is the finest.")
+    shown = [(t, layers[t])]
+else:
+    shown = list(enumerate(layers))
+
+for index, layer in shown:
+    st.subheader(layer.name)
+    _layer_view(ds, layer, index)
+_hierarchy(ds, result, layers)
+_convergence(result, name)
+_compare(name)

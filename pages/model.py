@@ -1,0 +1,267 @@
+"""Model page: choose a family and its parameters, see the cost, run in the background."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import scipy.sparse as sp
+import streamlit as st
+
+import nmfcore
+from nmfcore import plot
+from nmfcore.estimate import estimate_fit, format_seconds
+from nmfcore.jobs import FitJob, fit_key
+from nmfcore.presets import default_params
+from pages import _state
+
+FAMILIES = {
+    "NMF": ("nmf", "nmf"),
+    "Deep β-NMF": ("deep_nmf", "deep_nmf"),
+    "Min-vol deep KL-NMF": ("min_vol_deep_nmf", "deep_nmf"),
+    "GNMF": ("gnmf", "gnmf"),
+    "pNMF": ("pnmf", "pnmf"),
+}
+BETAS = {"Frobenius (β = 2)": 2.0, "β = 3/2": 1.5, "Kullback–Leibler (β = 1)": 1.0,
+         "β = 1/2": 0.5, "Itakura–Saito (β = 0)": 0.0}
+DEEP_BETAS = {"Kullback–Leibler (β = 1)": 1.0, "β = 3/2": 1.5, "Frobenius (β = 2)": 2.0}
+
+
+def _floats(text: str, name: str, count: int | None = None) -> list[float]:
+    try:
+        values = [float(v) for v in text.replace(";", ",").split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"{name} must be numbers separated by commas, e.g. '0.1, 0.1'; got {text!r}") from None
+    if not values or (count is not None and len(values) != count):
+        need = f"{count} numbers (one per layer)" if count else "at least one number"
+        raise ValueError(f"{name} needs {need}; got {text!r}")
+    return values
+
+
+def _ranks(text: str) -> list[int]:
+    values = _floats(text, "ranks")
+    if any(v != int(v) or v < 1 for v in values) or any(b >= a for a, b in zip(values, values[1:])):
+        raise ValueError(f"ranks must be decreasing positive integers such as '20, 10, 5'; got {text!r}")
+    return [int(v) for v in values]
+
+
+def _beta_choice(options: dict[str, float], default: float, key: str) -> float:
+    labels = list(options)
+    index = next((i for i, lab in enumerate(labels) if options[lab] == default), 0)
+    return options[st.selectbox("Divergence β", labels, index=index, key=key,
+                                help="Frobenius for Gaussian noise, KL for counts, IS for spectra.")]
+
+
+def _nmf_params(ds, defaults: dict[str, Any], limit: int) -> dict[str, Any]:
+    c1, c2, c3 = st.columns(3)
+    params: dict[str, Any] = {}
+    params["rank"] = int(c1.number_input("Rank r", 1, limit, min(defaults["rank"], limit), key="nmf_rank",
+                                         help="Number of factors (columns of W, rows of H)."))
+    with c2:
+        params["beta"] = _beta_choice(BETAS, defaults["beta"], "nmf_beta")
+    params["solver"] = c3.selectbox("Solver", ["auto", "mu", "hals"], key="nmf_solver",
+                                    help="HALS is fastest for β = 2; MU works for any β.")
+    c1, c2, c3 = st.columns(3)
+    inits = ["nndsvda", "nndsvd", "nndsvdar", "random"]
+    custom = st.session_state.get("custom_init")
+    if custom is not None and custom[0].shape[0] == ds.shape[0] and custom[1].shape[1] == ds.shape[1]:
+        inits.append("uploaded factors")
+    params["init"] = c1.selectbox("Initialisation", inits, key="nmf_init",
+                                  help="NNDSVD variants are deterministic; 'uploaded factors' starts "
+                                       "from a result uploaded on the Export page.")
+    params["max_iter"] = int(c2.number_input("Max iterations", 1, 100_000, defaults["max_iter"], key="nmf_iter",
+                                             help="Upper bound on the number of iterations."))
+    params["tol"] = float(c3.number_input("Tolerance", 0.0, 1.0, defaults["tol"], format="%.1e", key="nmf_tol",
+                                          help="Stop when the loss decreases by less than this, relatively."))
+    c1, c2, c3 = st.columns(3)
+    params["alpha_W"] = float(c1.number_input("α_W", 0.0, 1e6, 0.0, key="nmf_aw",
+                                              help="Regularisation weight on W (0 = none)."))
+    params["alpha_H"] = float(c2.number_input("α_H", 0.0, 1e6, 0.0, key="nmf_ah",
+                                              help="Regularisation weight on H (0 = none)."))
+    params["l1_ratio"] = float(c3.slider("L1 ratio", 0.0, 1.0, 0.0, key="nmf_l1",
+                                         help="1 = sparsity-inducing L1 penalty, 0 = ridge (L2)."))
+    if params["init"] == "uploaded factors":
+        params["rank"] = int(custom[0].shape[1])
+        params["init"] = (custom[0], custom[1])
+        st.caption(f"Starting from the uploaded factors: rank set to {params['rank']}.")
+    return params
+
+
+def _deep_params(defaults: dict[str, Any], min_volume: bool) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    c1, c2 = st.columns(2)
+    ranks_text = c1.text_input("Ranks per layer", ", ".join(map(str, defaults["ranks"])), key=f"deep_ranks_{min_volume}",
+                               help="Decreasing ranks r1 > r2 > …, one per layer.")
+    params["ranks"] = _ranks(ranks_text)
+    with c2:
+        if min_volume:
+            st.selectbox("Divergence β", ["Kullback–Leibler (β = 1)"], disabled=True, key="mv_beta",
+                         help="The minimum-volume model is defined for KL only.")
+            params["beta"] = 1.0
+        else:
+            params["beta"] = _beta_choice(DEEP_BETAS, defaults["beta"], "deep_beta")
+    c1, c2, c3 = st.columns(3)
+    params["init_iter"] = int(c1.number_input("Multilayer iterations per layer", 1, 10_000, defaults["init_iter"],
+                                              key=f"deep_init_{min_volume}",
+                                              help="Iterations of the layer-by-layer initialisation."))
+    params["max_iter"] = int(c2.number_input("Deep iterations", 1, 10_000, defaults["max_iter"],
+                                             key=f"deep_iter_{min_volume}",
+                                             help="Outer iterations of the joint deep model."))
+    if min_volume:
+        alphas = c3.text_input("α̃ per layer", ", ".join(f"{a:g}" for a in defaults["min_volume"]), key="mv_alpha",
+                               help="Weight of the volume penalty of each layer, one per rank (paper: 0.05–4).")
+        params["min_volume"] = _floats(alphas, "α̃ per layer", len(params["ranks"]))
+    else:
+        params["constraint"] = c3.selectbox("Sum-to-one constraint", ["rows", "cols"], key="deep_constraint",
+                                            help="'rows': every row of each H_l sums to one (the paper's choice).")
+    return params
+
+
+def _gnmf_params(defaults: dict[str, Any], limit: int) -> dict[str, Any]:
+    c1, c2, c3, c4 = st.columns(4)
+    return {
+        "rank": int(c1.number_input("Rank r", 1, limit, min(defaults["rank"], limit), key="gnmf_rank",
+                                    help="Number of factors.")),
+        "lam": float(c2.number_input("λ (graph weight)", 0.0, 1e6, defaults["lam"], key="gnmf_lam",
+                                     help="Weight of the graph smoothness term Tr(H L Hᵀ).")),
+        "n_neighbors": int(c3.number_input("Neighbours", 1, 100, defaults["n_neighbors"], key="gnmf_k",
+                                           help="k of the kNN heat-kernel graph between items.")),
+        "max_iter": int(c4.number_input("Max iterations", 1, 100_000, defaults["max_iter"], key="gnmf_iter",
+                                        help="Upper bound on the number of iterations.")),
+    }
+
+
+def _pnmf_params(defaults: dict[str, Any], limit: int) -> dict[str, Any]:
+    c1, c2, c3 = st.columns(3)
+    params: dict[str, Any] = {
+        "rank": int(c1.number_input("Rank r", 1, limit, min(defaults["rank"], limit), key="pnmf_rank",
+                                    help="Factors per scale (paper: ⌈√n⌉ for cells).")),
+        "n_scales": int(c2.number_input("Number of scales", 1, 1000, defaults["n_scales"], key="pnmf_scales",
+                                        help="Reduced set of canonical scales from the H0 barcode.")),
+        "max_sweeps": int(c3.number_input("Max sweeps", 1, 1000, defaults["max_sweeps"], key="pnmf_sweeps",
+                                          help="Gauss–Seidel sweeps over the scales.")),
+    }
+    c1, c2, c3 = st.columns(3)
+    lams = [float(col.number_input(label, 0.0, 1e6, value, key=f"pnmf_l{i}", help=text))
+            for i, (col, label, value, text) in enumerate(zip(
+                (c1, c2, c3), ("λ1 (graph)", "λ2 (between scales)", "λ3 (ridge on H)"), defaults["lambdas"],
+                ("Weight of each scale's graph term.", "Weight tying neighbouring scales together.",
+                 "Weight of ‖H_t‖² at every scale.")))]
+    params["lambdas"] = tuple(lams)
+    return params
+
+
+def _progress_panel() -> None:
+    job = _state.job()
+    if job is None:
+        return
+    running = not job.finished
+
+    @st.fragment(run_every=0.5 if running else None)
+    def _panel() -> None:
+        current = _state.job()
+        snap = current.progress()
+        if snap.finished and not current.meta.get("harvested", True):
+            _state.harvest_job()
+            st.rerun()
+        if not snap.finished:
+            eta = "…" if snap.eta is None else format_seconds(snap.eta)
+            loss = "…" if snap.loss is None else f"{snap.loss:.5g}"
+            st.progress(snap.fraction, text=f"{current.name}: iteration {snap.iteration}/{snap.max_iter} · "
+                                            f"loss {loss} · ETA {eta}")
+            if st.button("Stop", key="stop_fit", icon=":material/stop_circle:",
+                         help="End the fit cleanly after this iteration and keep the partial result."):
+                current.stop()
+            if snap.losses.size:
+                st.plotly_chart(plot.convergence(snap.losses, title="Live loss"), key="live_loss")
+            st.caption("You can use the other pages while this runs.")
+
+    _panel()
+
+
+st.title("Model")
+ds = _state.require_dataset()
+m, n = ds.shape
+limit = max(1, min(m, n))
+available = {label: spec for label, spec in FAMILIES.items() if hasattr(nmfcore, spec[1])}
+missing = [label for label in FAMILIES if label not in available]
+label = st.radio("Model family", list(available), horizontal=True, key="family",
+                 help="NMF: one factorisation. Deep: layers of ever coarser factors. "
+                      "GNMF: smooth over a kNN graph. pNMF: one factorisation per topological scale.")
+if missing:
+    st.caption("Not available in this build: " + ", ".join(missing))
+family, function_name = available[label]
+n_endmembers = ds.meta.get("n_endmembers")
+defaults = default_params(ds.kind, ds.shape, family, n_endmembers=n_endmembers)
+st.caption(f"Defaults for {ds.kind} data: " + ", ".join(f"{k}={v}" for k, v in defaults.items()))
+
+try:
+    if family == "nmf":
+        params = _nmf_params(ds, defaults, limit)
+    elif family in ("deep_nmf", "min_vol_deep_nmf"):
+        params = _deep_params(defaults, family == "min_vol_deep_nmf")
+    elif family == "gnmf":
+        params = _gnmf_params(defaults, limit)
+    else:
+        params = _pnmf_params(defaults, limit)
+    seed = int(st.number_input("Random seed", 0, 2**31 - 1, 0, key="seed",
+                               help="Makes random initialisations and k-means reproducible."))
+    params["random_state"] = seed
+except ValueError as exc:
+    st.error(str(exc))
+    st.stop()
+
+ranks = params.get("ranks", params.get("rank"))
+iterations = params.get("max_sweeps", params.get("max_iter"))
+try:
+    estimate = estimate_fit(
+        ds.shape, ranks, model="deep_nmf" if "ranks" in params else family,
+        beta=params.get("beta", 2.0), max_iter=iterations,
+        nnz=ds.X.nnz if sp.issparse(ds.X) else None, init_iter=params.get("init_iter", 0) or 1,
+        n_scales=params.get("n_scales", 1), dtype=ds.X.dtype,
+    )
+    st.info(f"Estimate before running: {estimate.summary()} "
+            f"(data itself: {estimate.data_bytes / 1e6:.3g} MB).", icon=":material/speed:")
+except ValueError as exc:
+    st.error(str(exc))
+    st.stop()
+
+job = _state.job()
+busy = job is not None and not job.finished
+run = st.button("Run", type="primary", disabled=busy, key="run_fit", icon=":material/play_arrow:",
+                help="Runs in the background; the page stays usable and Stop keeps the partial result.")
+if run:
+    key = fit_key(st.session_state["fingerprint"], family, params)
+    name = _state.cached(key)
+    if name is not None:
+        st.session_state["selected_result"] = name
+        st.session_state["job_message"] = ("info", f"Same data and parameters as **{name}**: reused it, no refit.")
+    else:
+        kwargs = {k: v for k, v in params.items() if k not in ("rank", "ranks", "max_iter", "max_sweeps")}
+        fit = getattr(nmfcore, function_name)
+        short = f"{label} r={ranks}" + (f" β={params['beta']:g}" if "beta" in params else "")
+        if family == "pnmf":
+            new_job = FitJob(fit, ds.X, ranks, max_iter=iterations, pass_max_iter=False, name=short,
+                             max_sweeps=iterations, **kwargs)
+        else:
+            new_job = FitJob(fit, ds.X, ranks, max_iter=iterations, name=short, **kwargs)
+        _state.start_job(new_job, family, ds, key, short)
+        st.session_state["job_message"] = None
+        st.rerun()
+
+message = st.session_state.get("job_message")
+if message:
+    getattr(st, message[0])(message[1])
+_progress_panel()
+
+kept = _state.results()
+if kept:
+    st.subheader("Results kept in this session")
+    rows = []
+    for name, result in kept.items():
+        loss = getattr(result, "loss", None)
+        rows.append({"name": name, "layers": len(result.layers()),
+                     "final loss": float(loss[-1]) if loss is not None and len(loss) else None,
+                     "iterations": getattr(result, "n_iter", None),
+                     "stopped early": bool(getattr(result, "stopped", False))})
+    st.dataframe(rows, hide_index=True)
+    st.page_link("pages/layers.py", label="See the factors on the Layers page", icon=":material/layers:")

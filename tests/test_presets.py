@@ -1,0 +1,37 @@
+"""Default parameters per kind of data."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from nmfcore.presets import FAMILIES, KINDS, default_params
+
+
+def test_paper_defaults():
+    assert default_params("text", (5000, 700), "nmf")["beta"] == 1.0
+    assert default_params("scrna", (700, 700), "nmf")["beta"] == 1.0
+    assert default_params("images", (625, 100), "deep_nmf")["ranks"] == [80, 40, 20]
+    assert default_params("hyperspectral", (156, 9025), "deep_nmf")["ranks"] == [4, 2]
+    assert default_params("hyperspectral", (156, 9025), "deep_nmf", n_endmembers=3)["ranks"] == [3, 2]
+    pnmf = default_params("scrna", (765, 700), "pnmf")
+    assert pnmf["rank"] == math.ceil(math.sqrt(700)) and pnmf["lambdas"] == (1.0, 1.0, 1.0)
+    minvol = default_params("hyperspectral", (156, 9025), "min_vol_deep_nmf")
+    assert minvol["beta"] == 1.0 and len(minvol["min_volume"]) == len(minvol["ranks"])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("family", FAMILIES)
+def test_ranks_fit_small_data(kind, family):
+    params = default_params(kind, (30, 12), family)
+    ranks = params.get("ranks", [params.get("rank")])
+    assert all(1 <= r < 12 for r in ranks)
+    assert all(b < a for a, b in zip(ranks, ranks[1:]))
+
+
+def test_bad_kind_names_the_argument():
+    with pytest.raises(ValueError, match="kind="):
+        default_params("video", (10, 10), "nmf")
+    with pytest.raises(ValueError, match="family="):
+        default_params("images", (10, 10), "svd")
