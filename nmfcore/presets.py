@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from nmfcore._validation import check_choice
 
 KINDS = ("images", "text", "hyperspectral", "scrna", "matrix")
@@ -88,3 +90,57 @@ def default_params(
         return {"rank": rank, "lam": 1.0, "n_neighbors": min(8, max(1, n - 1)), "max_iter": 200}
     pnmf_rank = math.ceil(math.sqrt(n)) if kind == "scrna" else min(rank, 2 if kind == "matrix" else rank)
     return {"rank": min(pnmf_rank, limit), "lambdas": (1.0, 1.0, 1.0), "n_scales": 10, "max_sweeps": 10}
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return repr(value.tolist()) if value.size <= 20 else "..."  # long arrays are not inlined
+    if isinstance(value, np.generic):
+        return repr(value.item())
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(_literal(v) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+    return repr(value)
+
+
+def python_snippet(params: dict[str, Any], data_call: str) -> str:
+    """Python code that reruns a fit with ``nmfcore``.
+
+    Parameters
+    ----------
+    params : dict
+        A result's ``params``: the ``"model"`` name (the nmfcore function) and its
+        keyword arguments.
+    data_call : str
+        Expression that loads the data set, e.g. ``'nmfcore.load_sample("faces")'``.
+
+    Returns
+    -------
+    str
+        A short script; arguments that are large arrays (such as a custom
+        initialisation) are written as ``...`` with a comment.
+    """
+    if "model" not in params:
+        raise ValueError("params has no 'model' key; pass the params of an nmfcore result")
+    import inspect
+
+    import nmfcore
+
+    model = str(params["model"])
+    args = {k: v for k, v in params.items() if k != "model"}
+    function = getattr(nmfcore, model, None)
+    lines = ["import nmfcore", "", f"data = {data_call}"]
+    if function is not None:
+        accepted = inspect.signature(function).parameters
+        notes = {k: args.pop(k) for k in list(args) if k not in accepted}
+        if notes:
+            lines.append("# recorded with the result, not arguments: "
+                         + ", ".join(f"{k}={_literal(v)}" for k, v in notes.items()))
+    call = [f"result = nmfcore.{model}(", "    data.X,"]
+    for key, value in args.items():
+        text = _literal(value)
+        note = "  # arrays of the original run; load them to reproduce exactly" if "..." in text else ""
+        call.append(f"    {key}={text},{note}")
+    call.append(")")
+    lines += call + ["for layer in result.layers():", "    print(layer.name, layer.W.shape, layer.H.shape)"]
+    return "\n".join(lines) + "\n"

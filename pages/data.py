@@ -21,6 +21,8 @@ FIXES = {
 
 
 def _load_upload(files: list, kind: str | None, options: dict) -> None:
+    for f in files:
+        f.seek(0)  # a fix re-reads the same upload
     source = files[0] if len(files) == 1 else files
     try:
         ds = nmfcore.load(source, kind=kind, **options)
@@ -137,11 +139,13 @@ st.subheader("Upload")
 limit_mb = st.get_option("server.maxUploadSize")
 kind_choice = st.selectbox("Kind of data", KIND_CHOICES,
                            help="Leave on 'detect' unless detection guesses wrong.")
-files = st.file_uploader(
-    f"Data file(s): images, ZIP, .npy/.npz, .mat, CSV/TSV, .mtx, ENVI, .h5ad, 10x .h5 "
-    f"(at most {limit_mb} MB per file)",
-    type=UPLOAD_TYPES, accept_multiple_files=True, key="data_upload",
+several = st.checkbox("Several files at once (images, or an ENVI header with its data file)", key="several",
+                      help="Otherwise one file: a ZIP of images, .npy/.npz, .mat, CSV/TSV, .mtx, .h5ad or 10x .h5.")
+uploaded = st.file_uploader(
+    f"Data file{'s' if several else ''} (at most {limit_mb} MB per file)",
+    type=UPLOAD_TYPES, accept_multiple_files=several, key=f"data_upload_{several}",
 )
+files = list(uploaded) if several else ([uploaded] if uploaded is not None else [])
 kind = None if kind_choice == KIND_CHOICES[0] else kind_choice
 if files:
     signature = tuple((f.name, f.size) for f in files) + (kind,)

@@ -35,3 +35,23 @@ def test_bad_kind_names_the_argument():
         default_params("video", (10, 10), "nmf")
     with pytest.raises(ValueError, match="family="):
         default_params("images", (10, 10), "svd")
+
+
+def test_python_snippet_reruns_the_same_fit():
+    import types
+
+    import numpy as np
+
+    import nmfcore
+    from nmfcore.presets import python_snippet
+
+    rng = np.random.default_rng(0)
+    X = rng.random((20, 3)) @ rng.random((3, 15))
+    original = nmfcore.nmf(X, 3, beta=1, max_iter=30, random_state=0)
+    code = python_snippet(original.params, "types.SimpleNamespace(X=X)")
+    namespace = {"types": types, "X": X}
+    exec(compile(code, "snippet", "exec"), namespace)
+    np.testing.assert_allclose(namespace["result"].W, original.W)
+    np.testing.assert_allclose(namespace["result"].H, original.H)
+    with pytest.raises(ValueError, match="no 'model' key"):
+        python_snippet({"rank": 3}, "data")
