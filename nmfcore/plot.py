@@ -445,7 +445,7 @@ def _finite_bars(bars: np.ndarray, cap: float) -> tuple[np.ndarray, np.ndarray]:
 
 def _bar_cap(bars: Mapping[int, np.ndarray], scales: Sequence[float] | None) -> float:
     finite = [np.asarray(b, dtype=float).reshape(-1, 2) for b in bars.values()]
-    values = np.concatenate([b[np.isfinite(b)] for b in finite] + [np.asarray(scales or [], float)])
+    values = np.concatenate([b[np.isfinite(b)] for b in finite] + [np.asarray([] if scales is None else scales, float)])
     top = float(values.max()) if values.size else 1.0
     return top * 1.1 if top > 0 else 1.0
 
@@ -490,9 +490,9 @@ def barcode(
             row += 1
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=f"H{dim}",
                                  line=dict(width=3, color=_PALETTE[k % len(_PALETTE)])))
-    for eps in scales or []:
+    for eps in ([] if scales is None else scales):
         fig.add_vline(x=float(eps), line=dict(color="lightgrey", width=1))
-    for eps in selected or []:
+    for eps in ([] if selected is None else selected):
         fig.add_vline(x=float(eps), line=dict(color="crimson", width=2))
     if current is not None:
         fig.add_vline(x=float(current), line=dict(color="black", width=2, dash="dash"))
@@ -532,9 +532,9 @@ def persistence_diagram(
         ))
     fig.add_trace(go.Scatter(x=[0, cap], y=[0, cap], mode="lines", name="diagonal",
                              line=dict(color="grey", dash="dot")))
-    for eps in scales or []:
+    for eps in ([] if scales is None else scales):
         fig.add_hline(y=float(eps), line=dict(color="lightgrey", width=1))
-    for eps in selected or []:
+    for eps in ([] if selected is None else selected):
         fig.add_hline(y=float(eps), line=dict(color="crimson", width=2))
     fig.update_xaxes(title="birth", range=[-0.02 * cap, cap])
     fig.update_yaxes(title="death", range=[-0.02 * cap, cap * 1.02])

@@ -74,13 +74,13 @@ def test_convergence_and_layer_errors():
 
 def test_barcode_and_diagram_draw_scales_and_infinite_bars():
     bars = {0: np.array([[0.0, 1.0], [0.0, 2.0], [0.0, np.inf]]), 1: np.array([[1.5, 1.8]])}
-    fig = plot.barcode(bars, scales=[1.0, 2.0], selected=[2.0], current=1.0)
+    fig = plot.barcode(bars, scales=np.array([1.0, 2.0]), selected=np.array([2.0]), current=1.0)
     assert [t.name for t in fig.data] == ["H0", "H1"]
     xs = [x for x in fig.data[0].x if x is not None]
     assert max(xs) == pytest.approx(2.2)             # the infinite bar reaches the right edge
     colours = [shape.line.color for shape in fig.layout.shapes]
     assert colours.count("lightgrey") == 2 and colours.count("crimson") == 1
-    diagram = plot.persistence_diagram(bars, selected=[2.0])
+    diagram = plot.persistence_diagram(bars, scales=np.array([1.0, 2.0]), selected=np.array([2.0]))
     assert list(diagram.data[0].marker.symbol).count("triangle-up") == 1
 
 
