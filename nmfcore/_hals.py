@@ -46,22 +46,22 @@ def hals_sweeps(
     """
     first_change = None
     for _ in range(max_inner):
-        change = 0.0
+        before = F.copy()
         for k in range(F.shape[0]):
             bkk = B[k, k] + l2
             if bkk <= 0:
                 continue
-            old = F[k].copy()
             grad = A[k] - B[k] @ F
-            if l1:
-                grad -= l1
-            if l2:
-                grad -= l2 * old
-            np.maximum(old + grad / bkk, 0.0, out=F[k])
-            if not F[k].any():
-                F[k] = eps
-            old -= F[k]
-            change += float(old @ old)
+            if l1 or l2:
+                grad -= l1 + l2 * F[k]
+            grad *= 1.0 / bkk
+            grad += F[k]
+            np.maximum(grad, 0.0, out=F[k])
+        dead = ~F.any(axis=1)
+        if dead.any():
+            F[dead] = eps
+        before -= F
+        change = float(np.vdot(before, before))
         if first_change is None:
             first_change = change
         elif change <= _DELTA**2 * first_change:

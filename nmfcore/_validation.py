@@ -58,13 +58,18 @@ def check_random_state(seed: None | int | np.random.Generator) -> np.random.Gene
     raise ValueError(f"random_state must be None, an int or a numpy Generator, got {seed!r}")
 
 
-def _first_position(mask: np.ndarray | sp.spmatrix) -> tuple[int, int]:
-    if sp.issparse(mask):
-        coo = sp.coo_matrix(mask)
-        order = np.lexsort((coo.col, coo.row))
-        return int(coo.row[order[0]]), int(coo.col[order[0]])
-    idx = np.argwhere(mask)[0]
-    return tuple(int(i) for i in idx)  # type: ignore[return-value]
+def _first_position(X: np.ndarray | sp.csr_matrix, flags: np.ndarray) -> tuple[int, int]:
+    """Row and column of the first flagged entry (row-major order).
+
+    ``flags`` is a boolean array over X's entries (dense) or over its stored
+    values (CSR with sorted indices).
+    """
+    if sp.issparse(X):
+        k = int(np.flatnonzero(flags)[0])
+        row = int(np.searchsorted(X.indptr, k, side="right") - 1)
+        return row, int(X.indices[k])
+    idx = np.argwhere(flags)[0]
+    return int(idx[0]), int(idx[1])
 
 
 def check_matrix(
@@ -90,11 +95,12 @@ def check_matrix(
     Returns
     -------
     ndarray or csr_matrix, shape (m, n)
-        A floating-point copy-free view where possible; sparse input becomes CSR
-        with sorted indices and no explicit zeros.
+        Floating-point data, dense input without a copy where possible; sparse
+        input becomes a CSR copy with sorted indices and no explicit zeros.
     """
     if sp.issparse(X):
-        X = sp.csr_matrix(X)
+        X = sp.csr_matrix(X, copy=True)  # the checks below sort and prune in place
+        X.sum_duplicates()
         data = X.data
     else:
         X = np.asarray(X)
@@ -121,33 +127,23 @@ def check_matrix(
         n_nan = int(np.isnan(data).sum())
         n_inf = int(np.isinf(data).sum())
         if n_inf or not allow_nan:
-            bad = ~finite if sp.issparse(X) else ~finite
-            if sp.issparse(X):
-                pos = _first_position(sp.csr_matrix((bad.astype(np.int8), X.indices, X.indptr), shape=X.shape))
-            else:
-                pos = _first_position(bad)
+            row, col = _first_position(X, ~finite)
             raise ValueError(
                 f"{name} contains {n_nan} NaN and {n_inf} infinite value(s), the first at "
-                f"row {pos[0]}, column {pos[1]}; pass mask= (1 = observed, 0 = missing) "
+                f"row {row}, column {col}; pass mask= (1 = observed, 0 = missing) "
                 "to leave those entries out of the fit, or replace them"
             )
     negative = np.less(data, 0, where=finite, out=np.zeros(data.shape, dtype=bool))
     if negative.any():
         count = int(negative.sum())
-        if sp.issparse(X):
-            pos = _first_position(
-                sp.csr_matrix((negative.astype(np.int8), X.indices, X.indptr), shape=X.shape)
-            )
-        else:
-            pos = _first_position(negative)
+        row, col = _first_position(X, negative)
         raise ValueError(
             f"{name} must be nonnegative, but {count} entr{'y is' if count == 1 else 'ies are'} "
-            f"negative, the first at row {pos[0]}, column {pos[1]}; clip them to 0 or shift "
+            f"negative, the first at row {row}, column {col}; clip them to 0 or shift "
             f"{name} by its minimum before factorising"
         )
     if sp.issparse(X):
         X.eliminate_zeros()
-        X.sort_indices()
     return X
 
 

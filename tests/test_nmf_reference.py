@@ -1,0 +1,75 @@
+"""Classic NMF against scikit-learn on the papers' data, and the estimator interface."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.io
+import scipy.sparse as sp
+from sklearn.decomposition import NMF as SklearnNMF
+from sklearn.exceptions import ConvergenceWarning
+
+import nmfcore
+from conftest import shared_path
+
+
+def sklearn_loss(X, rank, beta, solver, W0, H0, max_iter):
+    """Final β-divergence of scikit-learn's NMF from our start point (its orientation is Xᵀ)."""
+    model = SklearnNMF(rank, beta_loss=beta, solver=solver, init="custom", max_iter=max_iter, tol=0)
+    Xt = X.T.tocsr() if sp.issparse(X) else X.T
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        coef = model.fit_transform(Xt, W=H0.T.copy(), H=W0.T.copy())
+    return nmfcore.beta_divergence(X, model.components_.T, coef.T, beta)
+
+
+@pytest.mark.parametrize("beta, sk_solver", [(2, "cd"), (1, "mu")])
+def test_no_worse_than_sklearn_on_cbcl(beta, sk_solver):
+    X = scipy.io.loadmat(shared_path("CBCL.mat"))["X"]
+    W0, H0 = nmfcore.initialize(X, 49, "nndsvda", random_state=0)
+    budget = 60
+    ours = nmfcore.nmf(X, 49, beta=beta, init=(W0, H0), max_iter=budget, tol=0)
+    theirs = sklearn_loss(X, 49, beta, sk_solver, W0, H0, budget)
+    assert ours.loss[-1] <= theirs * (1 + 1e-9)
+
+
+def test_no_worse_than_sklearn_on_classic4():
+    X = scipy.io.loadmat(shared_path("classic.mat"))["X"].tocsr().astype(float)
+    W0, H0 = nmfcore.initialize(X, 20, "nndsvda", random_state=0)
+    budget = 25
+    ours = nmfcore.nmf(X, 20, beta=1, init=(W0, H0), max_iter=budget, tol=0)
+    theirs = sklearn_loss(X, 20, 1, "mu", W0, H0, budget)
+    assert ours.loss[-1] <= theirs * (1 + 1e-9)
+
+
+def test_estimator_matches_engine_and_sklearn_orientation():
+    rng = np.random.default_rng(0)
+    X = rng.random((30, 12))  # samples x features
+    model = nmfcore.NMF(3, beta_loss="kl", max_iter=50, random_state=0)
+    W = model.fit_transform(X)
+    assert W.shape == (30, 3) and model.components_.shape == (3, 12)
+    engine = nmfcore.nmf(X.T, 3, beta=1, max_iter=50, random_state=0)
+    np.testing.assert_allclose(model.components_, engine.W.T)
+    np.testing.assert_allclose(W, engine.H.T)
+    assert model.reconstruction_err_ == pytest.approx(np.sqrt(2 * engine.loss[-1]))
+    assert model.get_params()["n_components"] == 3
+    assert model.set_params(n_components=4).n_components == 4
+    with pytest.raises(ValueError, match="invalid parameter"):
+        model.set_params(colour="red")
+
+
+def test_estimator_transform_recovers_coefficients_of_new_samples():
+    rng = np.random.default_rng(1)
+    components = rng.random((3, 15))
+    X_train = rng.random((40, 3)) @ components
+    X_new = rng.random((5, 3)) @ components
+    model = nmfcore.NMF(3, max_iter=2000, tol=0, random_state=0).fit(X_train)
+    coef = model.transform(X_new)
+    assert coef.shape == (5, 3) and (coef >= 0).all()
+    rel = np.linalg.norm(coef @ model.components_ - X_new) / np.linalg.norm(X_new)
+    assert rel < 1e-2
+
+
+def test_estimator_refuses_transform_before_fit():
+    with pytest.raises(ValueError, match="not fitted"):
+        nmfcore.NMF(2).transform(np.ones((3, 3)))
