@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import scipy.sparse as sp
 import streamlit as st
 
 import nmfcore
 from nmfcore import plot
+from nmfcore.data import sample_path
 from pages import _state
 
 KIND_CHOICES = ["detect automatically", "images", "text", "hyperspectral", "scrna", "matrix"]
@@ -20,28 +23,36 @@ FIXES = {
 }
 
 
-def _load_upload(files: list, kind: str | None, options: dict) -> None:
-    for f in files:
-        f.seek(0)  # a fix re-reads the same upload
-    source = files[0] if len(files) == 1 else files
+def _source_files(files: list[tuple[str, bytes]]) -> object:
+    handles = []
+    for name, payload in files:
+        handle = io.BytesIO(payload)
+        handle.name = name
+        handles.append(handle)
+    return handles[0] if len(handles) == 1 else handles
+
+
+def _load(source: dict, options: dict) -> None:
+    """Load from a remembered source (a sample or uploaded bytes) with loader options."""
     try:
-        ds = nmfcore.load(source, kind=kind, **options)
+        if "sample" in source and not options:
+            ds = nmfcore.load_sample(source["sample"])
+        elif "sample" in source:
+            ds = nmfcore.load(sample_path(source["sample"]), kind=source["kind"], **options)
+        else:
+            ds = nmfcore.load(_source_files(source["files"]), kind=source["kind"], **options)
     except ValueError as exc:  # DataError is a ValueError; both carry the fix in their message
-        st.session_state["data_error"] = (str(exc), kind, [f.name for f in files])
+        st.session_state["data_error"] = (str(exc), source)
         return
     st.session_state["data_error"] = None
-    names = ", ".join(f.name for f in files[:3]) + ("…" if len(files) > 3 else "")
-    _state.set_dataset(ds, f"upload {names}")
-
-
-def _load_sample(name: str) -> None:
-    try:
-        ds = nmfcore.load_sample(name)
-    except ValueError as exc:
-        st.session_state["data_error"] = (str(exc), None, [name])
-        return
-    st.session_state["data_error"] = None
-    _state.set_dataset(ds, f"sample {name}")
+    st.session_state["data_source"] = source
+    st.session_state["data_options"] = options
+    if "sample" in source:
+        label = f"sample {source['sample']}"
+    else:
+        names = [name for name, _ in source["files"]]
+        label = "upload " + ", ".join(names[:3]) + ("…" if len(names) > 3 else "")
+    _state.set_dataset(ds, label)
 
 
 def _summary(ds) -> None:
@@ -124,6 +135,51 @@ def _labels(ds) -> None:
         st.rerun()
 
 
+def _preprocessing(ds) -> None:
+    source = st.session_state.get("data_source")
+    if source is None:
+        return
+    with st.expander("Preprocessing"):
+        st.caption("Reloads the same file with these options; the steps applied are listed above.")
+        c1, c2 = st.columns(2)
+        options: dict = {}
+        negative = c1.selectbox("Negative entries", ["refuse", "clip", "shift"], key="pre_negative",
+                                help="NMF needs X ≥ 0: set negatives to 0, or subtract the minimum.")
+        nan = c2.selectbox("NaN and infinite entries", ["refuse", "zero"], key="pre_nan",
+                           help="Replace them with 0, or refuse the file.")
+        if negative != "refuse":
+            options["negative"] = negative
+        if nan != "refuse":
+            options["nan"] = "zero"
+        if ds.kind == "scrna":
+            c1, c2, c3 = st.columns(3)
+            if c1.checkbox("normalize_total", key="pre_norm", help="Scale every cell to the same total (scanpy)."):
+                options["normalize_total"] = True
+            if c2.checkbox("log1p", key="pre_log", help="log(1 + x) of every entry (scanpy)."):
+                options["log1p"] = True
+            if c3.checkbox("pNMF recipe", key="pre_pnmf", help="log10(1 + x), then unit-norm cells (pNMF paper)."):
+                options["pnmf_recipe"] = True
+            c1, c2, c3 = st.columns(3)
+            for col, option, text in ((c1, "n_top_genes", "Keep the N most variable genes (0 = all)."),
+                                      (c2, "min_genes", "Drop cells with fewer detected genes (0 = keep all)."),
+                                      (c3, "min_cells", "Drop genes seen in fewer cells (0 = keep all).")):
+                value = int(col.number_input(option, 0, 100_000, 0, key=f"pre_{option}", help=text))
+                if value:
+                    options[option] = value
+        elif ds.kind == "hyperspectral":
+            if st.checkbox("Drop bad bands", key="pre_bands", help="Remove noisy or saturated bands."):
+                options["drop_bad_bands"] = True
+        elif ds.kind == "images" and ds.image_shape is not None:
+            c1, c2 = st.columns(2)
+            h = int(c1.number_input("Height", 2, 4096, ds.image_shape[0], key="pre_h", help="Resize every image."))
+            w = int(c2.number_input("Width", 2, 4096, ds.image_shape[1], key="pre_w", help="Resize every image."))
+            if (h, w) != tuple(ds.image_shape):
+                options["size"] = (h, w)
+        if st.button("Apply preprocessing", key="apply_pre"):
+            _load({**source, "kind": ds.kind}, options)
+            st.rerun()
+
+
 st.title("Data")
 st.write("Load one of the bundled samples with one click, or upload your own file.")
 
@@ -133,7 +189,7 @@ cols = st.columns(max(1, len(samples)))
 for col, name in zip(cols, samples):
     if col.button(name, key=f"sample_{name}", width="stretch",
                   help=f"Load the bundled '{name}' sample (see sample_data/README.md)."):
-        _load_sample(name)
+        _load({"sample": name, "kind": None}, {})
 
 st.subheader("Upload")
 limit_mb = st.get_option("server.maxUploadSize")
@@ -151,23 +207,22 @@ if files:
     signature = tuple((f.name, f.size) for f in files) + (kind,)
     if st.session_state.get("upload_signature") != signature:
         st.session_state["upload_signature"] = signature
-        _load_upload(files, kind, {})
+        _load({"files": [(f.name, f.getvalue()) for f in files], "kind": kind}, {})
 
 error = st.session_state.get("data_error")
 if error:
-    message, err_kind, names = error
+    message, failed_source = error
     st.error(message)
-    fixes = [(label, opts) for marker, (label, opts) in FIXES.items() if marker in message]
-    if fixes and files and [f.name for f in files] == names:
-        for label, opts in fixes:
-            if st.button(label, key=f"fix_{label}"):
-                _load_upload(files, err_kind, opts)
-                st.rerun()
+    for marker, (label, opts) in FIXES.items():
+        if marker in message and st.button(label, key=f"fix_{label}"):
+            _load(failed_source, opts)
+            st.rerun()
 
 ds = _state.dataset()
 if ds is not None:
     st.subheader(f"Loaded: {st.session_state['dataset_label']}")
     _summary(ds)
+    _preprocessing(ds)
     _labels(ds)
     _preview(ds)
     st.page_link("pages/model.py", label="Next: choose a model", icon=":material/arrow_forward:")
