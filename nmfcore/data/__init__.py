@@ -1,0 +1,15 @@
+"""Loading data files into a :class:`Dataset` (features x items), and the bundled samples.
+
+``load`` reads images, document-term matrices and raw text, hyperspectral cubes,
+single-cell AnnData and plain matrices; every bad file raises :class:`DataError`
+with a message that says what is wrong and how to fix it.
+"""
+
+from nmfcore.data.dataset import KINDS, Dataset
+from nmfcore.data.errors import DataError
+from nmfcore.data.limits import DEFAULT_MAX_BYTES
+from nmfcore.data.loader import load
+from nmfcore.data.samples import load_sample, sample_path, samples
+
+__all__ = ["DEFAULT_MAX_BYTES", "KINDS", "DataError", "Dataset", "load", "load_sample",
+           "sample_path", "samples"]

@@ -1,0 +1,249 @@
+"""Single-cell RNA-seq: ``.h5ad`` through anndata, 10x ``.h5`` and ``.mtx`` triplets through scanpy.
+
+X is genes x cells (cells are the items), sparse when the file is.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import scipy.sparse as sp
+
+from nmfcore.data.archive import SafeZip
+from nmfcore.data.dataset import Dataset
+from nmfcore.data.errors import DataError
+from nmfcore.data.limits import check_dense_size, check_sparse_size
+from nmfcore.data.source import Source
+from nmfcore.data.validate import finish
+
+MATRICES = ("auto", "X", "counts", "raw")
+_TRIPLET = ("matrix.mtx", "barcodes.tsv")
+
+
+def _h5_shape(node: Any) -> tuple[tuple[int, int], int | None]:
+    """(shape, nnz or None for dense) of an AnnData matrix node."""
+    if isinstance(node, h5py.Dataset):
+        return tuple(int(s) for s in node.shape), None  # type: ignore[return-value]
+    shape = tuple(int(s) for s in node.attrs.get("shape", node.attrs.get("h5sparse_shape", (0, 0))))
+    return shape, int(node["data"].shape[0]) if "data" in node else 0  # type: ignore[return-value]
+
+
+def inspect_h5ad(source: Source, limit: int) -> None:
+    """Check an ``.h5ad`` file's structure and size before anndata reads it.
+
+    Raises
+    ------
+    DataError
+        Not HDF5 or corrupt, no ``X``, no cells or genes, or a matrix above the memory limit.
+    """
+    try:
+        with source.open() as fh, h5py.File(fh, "r") as f:
+            if "X" not in f:
+                raise DataError(
+                    f"{source.name!r} is HDF5 but has no 'X' matrix, so it is not an AnnData "
+                    "file; write it with adata.write_h5ad()"
+                )
+            shape, nnz = _h5_shape(f["X"])
+    except DataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any HDF5 failure means a bad file
+        raise DataError(
+            f"{source.name!r} cannot be read as HDF5/AnnData ({type(exc).__name__}: {exc}); the "
+            "file is truncated or corrupt: write it again with adata.write_h5ad()"
+        ) from None
+    if len(shape) != 2 or shape[0] == 0 or shape[1] == 0:
+        raise DataError(
+            f"{source.name!r} has {shape[0] if shape else 0} cells x "
+            f"{shape[1] if len(shape) > 1 else 0} genes, so there are no cells (or no genes) to "
+            "factorise; check the filtering that produced the file"
+        )
+    if nnz is None:
+        check_dense_size(shape, limit, f"'X' of {source.name!r}")
+    else:
+        check_sparse_size(nnz, limit, f"'X' of {source.name!r}")
+
+
+def _is_integer(matrix: Any) -> bool:
+    values = matrix.data if sp.issparse(matrix) else np.asarray(matrix)
+    sample = values.ravel()[:100_000]
+    return bool(np.all(np.isfinite(sample)) and np.all(sample == np.round(sample)))
+
+
+def _choose(adata: Any, use: str) -> tuple[Any, Any, str]:
+    """(matrix cells x genes, gene names, note) for ``use``."""
+    if use not in MATRICES:
+        raise ValueError(f"use={use!r} is not valid; choose one of {MATRICES}")
+    if use == "counts" or (use == "auto" and "counts" in adata.layers):
+        if "counts" not in adata.layers:
+            raise DataError(f"the file has no layers['counts']; available layers: {list(adata.layers)}; use='X' or 'raw'")
+        return adata.layers["counts"], adata.var_names, "layers['counts']"
+    if use == "raw" or (use == "auto" and adata.raw is not None and _is_integer(adata.raw.X)
+                        and not _is_integer(adata.X)):
+        if adata.raw is None:
+            raise DataError("the file has no .raw; use='X' or 'counts'")
+        return adata.raw.X, adata.raw.var_names, ".raw.X"
+    kind = "integer counts" if _is_integer(adata.X) else "non-integer values, used as they are"
+    return adata.X, adata.var_names, f"X ({kind})"
+
+
+def label_options(obs: Any) -> dict[str, np.ndarray]:
+    """``obs`` columns that can serve as class labels: categorical or text with few values."""
+    options = {}
+    for column in obs.columns:
+        values = obs[column]
+        n_unique = values.nunique()
+        is_class = str(values.dtype) in ("category", "object", "bool", "string")
+        if is_class and 1 < n_unique <= max(2, min(100, len(values) // 2)):
+            options[str(column)] = np.asarray(values.astype(str), dtype=object)
+    return options
+
+
+def from_anndata(adata: Any, *, origin: str, use: str = "auto", label: str | None = None,
+                 min_genes: int | None = None, min_cells: int | None = None,
+                 normalize_total: float | bool | None = None, log1p: bool = False,
+                 n_top_genes: int | None = None, pnmf_recipe: bool = False,
+                 **checks: Any) -> Dataset:
+    """Turn an AnnData object into a genes x cells :class:`Dataset`.
+
+    Parameters
+    ----------
+    adata : anndata.AnnData, shape (n_cells, n_genes)
+    origin : str
+        Description for messages and provenance.
+    use : {"auto", "X", "counts", "raw"}
+        Which matrix: "auto" takes ``layers["counts"]``, else ``.raw`` when it holds
+        integer counts and ``X`` does not, else ``X``.
+    label : str, optional
+        ``obs`` column to use as labels; default the first usable one.
+    min_genes, min_cells : int, optional
+        ``scanpy.pp.filter_cells(min_genes=)`` and ``filter_genes(min_cells=)``.
+    normalize_total : float or True, optional
+        ``scanpy.pp.normalize_total`` (True = scanpy's default target sum).
+    log1p : bool
+        ``scanpy.pp.log1p``.
+    n_top_genes : int, optional
+        Keep the most highly variable genes (``scanpy.pp.highly_variable_genes``).
+    pnmf_recipe : bool
+        The pNMF paper's preprocessing: log10(1 + x), then every cell scaled to unit norm.
+
+    Returns
+    -------
+    Dataset
+        X of shape (n_genes, n_cells), sparse when the chosen matrix is.
+    """
+    import anndata
+    import scanpy as sc
+
+    matrix, genes, note = _choose(adata, use)
+    work = anndata.AnnData(X=matrix, obs=adata.obs.copy())
+    work.var_names = [str(g) for g in genes]
+    steps = [f"used {note}"]
+    if min_genes:
+        sc.pp.filter_cells(work, min_genes=min_genes)
+        steps.append(f"scanpy.pp.filter_cells(min_genes={min_genes})")
+    if min_cells:
+        sc.pp.filter_genes(work, min_cells=min_cells)
+        steps.append(f"scanpy.pp.filter_genes(min_cells={min_cells})")
+    if work.n_obs < 2 or work.n_vars < 2:
+        raise DataError(
+            f"after filtering, {origin} has {work.n_obs} cells and {work.n_vars} genes; lower "
+            "min_genes / min_cells"
+        )
+    if normalize_total:
+        target = None if normalize_total is True else float(normalize_total)
+        sc.pp.normalize_total(work, target_sum=target)
+        steps.append(f"scanpy.pp.normalize_total(target_sum={target})")
+    if log1p:
+        sc.pp.log1p(work)
+        steps.append("scanpy.pp.log1p")
+    if n_top_genes:
+        if n_top_genes < work.n_vars:
+            sc.pp.highly_variable_genes(work, n_top_genes=int(n_top_genes), subset=True)
+            steps.append(f"kept the {n_top_genes} most highly variable genes (scanpy, flavor='seurat')")
+    X = work.X
+    if pnmf_recipe:
+        X = X.log1p() / np.log(10) if sp.issparse(X) else np.log10(1 + np.asarray(X, dtype=float))
+        norms = np.sqrt(np.asarray((X.multiply(X) if sp.issparse(X) else X * X).sum(axis=1))).ravel()
+        norms[norms == 0] = 1
+        X = sp.diags(1 / norms) @ X if sp.issparse(X) else X / norms[:, None]
+        steps.append("pNMF recipe: log10(1 + x), then every cell scaled to unit Euclidean norm")
+    X = sp.csr_matrix(X).T.tocsr() if sp.issparse(X) else np.asarray(X).T
+    options = label_options(work.obs)
+    if label is not None and label not in options:
+        raise DataError(f"label={label!r} is not a usable obs column; choose one of {sorted(options)}")
+    chosen = label or next(iter(options), None)
+    return finish(
+        X, "scrna", what=origin, feature_names=work.var_names, item_names=work.obs_names,
+        steps=steps, labels=options.get(chosen) if chosen else None, label_options=options,
+        meta={"orientation": "genes x cells (cells were rows in the file)", "matrix": note,
+              "labels": chosen},
+        **checks,
+    )
+
+
+def read_h5ad(source: Source, limit: int, **options: Any) -> Dataset:
+    """Load an ``.h5ad`` file (see :func:`from_anndata` for the options)."""
+    import anndata
+
+    inspect_h5ad(source, limit)
+    try:
+        with source.as_path() as path:
+            adata = anndata.read_h5ad(path)
+    except Exception as exc:  # noqa: BLE001 - any reader failure means a bad file
+        raise DataError(
+            f"{source.name!r} cannot be read by anndata ({type(exc).__name__}: {exc}); write it "
+            "again with adata.write_h5ad()"
+        ) from None
+    return from_anndata(adata, origin=repr(source.name), **options)
+
+
+def read_10x_h5(source: Source, limit: int, **options: Any) -> Dataset:
+    """Load a Cell Ranger ``filtered_feature_bc_matrix.h5`` through scanpy."""
+    import scanpy as sc
+
+    try:
+        with source.open() as fh, h5py.File(fh, "r") as f:
+            group = f["matrix"] if "matrix" in f else f[next(iter(f.keys()))]
+            check_sparse_size(int(group["data"].shape[0]), limit, repr(source.name))
+        with source.as_path() as path:
+            adata = sc.read_10x_h5(path)
+    except DataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any reader failure means a bad file
+        raise DataError(
+            f"{source.name!r} is not a readable 10x Genomics .h5 matrix ({type(exc).__name__}: "
+            f"{exc}); use Cell Ranger's filtered_feature_bc_matrix.h5, or an .h5ad file"
+        ) from None
+    adata.var_names_make_unique()
+    return from_anndata(adata, origin=repr(source.name), **options)
+
+
+def is_10x_archive(archive: SafeZip) -> bool:
+    """True when a ZIP holds a 10x ``matrix.mtx`` + ``barcodes.tsv`` triplet."""
+    names = [Path(m.name).name.removesuffix(".gz") for m in archive.members]
+    return all(n in names for n in _TRIPLET)
+
+
+def read_10x_archive(archive: SafeZip, limit: int, **options: Any) -> Dataset:
+    """Load a ZIP of a 10x ``matrix.mtx``/``barcodes.tsv``/``features.tsv`` triplet through scanpy."""
+    import scanpy as sc
+
+    with tempfile.TemporaryDirectory(prefix="nmfcore-10x-") as folder:
+        for member in archive.members:
+            base = Path(member.name).name
+            if base.removesuffix(".gz") in (*_TRIPLET, "features.tsv", "genes.tsv"):
+                (Path(folder) / base).write_bytes(archive.read(member))
+        try:
+            adata = sc.read_10x_mtx(folder, var_names="gene_symbols", make_unique=True)
+        except Exception as exc:  # noqa: BLE001 - any reader failure means a bad file
+            raise DataError(
+                f"the 10x triplet in {archive.name!r} cannot be read ({type(exc).__name__}: "
+                f"{exc}); it needs matrix.mtx, barcodes.tsv and features.tsv (or genes.tsv) "
+                "from Cell Ranger"
+            ) from None
+    check_sparse_size(adata.X.nnz, limit, repr(archive.name))
+    return from_anndata(adata, origin=repr(archive.name), **options)
