@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from nmfcore._products import coo_positions, row_blocks, sampled_product, sparse_with_data
+from nmfcore._products import row_blocks, sampled_product, sparse_with_data
 from nmfcore._regularization import Penalty
 
 
@@ -61,12 +61,17 @@ class MUSolver:
         self.eps = float(np.finfo(X.dtype).eps)
         self.sparse = sp.issparse(X)
         if self.sparse:
-            self.rows, self.cols = coo_positions(X)
             self.x = X.data
             self.XT = X.T.tocsr()
         self.frobenius_fast = beta == 2 and mask is None
         if self.frobenius_fast:
             self.x_sq = float(X.multiply(X).sum()) if self.sparse else float(np.vdot(X, X))
+        if beta == 1:
+            # Σ x log x and Σ x are constant: the KL loss then needs one log per entry.
+            data = X.data if self.sparse else X
+            positive = data[data > 0]
+            self.x_log_x = float(np.vdot(positive, np.log(positive)))
+            self.x_sum = float(positive.sum())
         self._cache: dict[str, np.ndarray] = {}
 
     # -- products that the loss and the H update share -----------------------
@@ -83,7 +88,7 @@ class MUSolver:
         """V = W H at the non-zeros of a sparse X, or in full for a dense X."""
         if "V" not in self._cache:
             if self.sparse:
-                V = sampled_product(self.W, self.H, self.rows, self.cols)
+                V = sampled_product(self.W, self.H, self.X)
             else:
                 V = self.W @ self.H
             np.maximum(V, self.eps, out=V)
@@ -106,7 +111,7 @@ class MUSolver:
             x = self.x
             if beta == 1:
                 total_v = float(self.W.sum(axis=0) @ self.H.sum(axis=1))
-                return float(np.vdot(x, np.log(x / V))) - float(x.sum()) + total_v + penalty
+                return self.x_log_x - float(np.vdot(x, np.log(V))) - self.x_sum + total_v + penalty
             if beta == 2:
                 total_sq = float(np.vdot(self.W.T @ self.W, self.H @ self.H.T))
                 return 0.5 * (float(np.vdot(x, x)) - 2 * float(np.vdot(x, V)) + total_sq) + penalty
@@ -117,12 +122,12 @@ class MUSolver:
             at_nz = float(np.sum(x**beta - beta * x * V ** (beta - 1)))
             return (at_nz + (beta - 1) * power_sum) / (beta * (beta - 1)) + penalty
         X, M = self.X, self.mask
+        if beta == 1:
+            total_v = float(np.vdot(M, V)) if M is not None else float(self.W.sum(axis=0) @ self.H.sum(axis=1))
+            return self.x_log_x - float(np.vdot(X, np.log(V))) - self.x_sum + total_v + penalty
         if beta == 2:
             R = X - V
             d = 0.5 * R * R
-        elif beta == 1:
-            positive = X > 0
-            d = np.where(positive, X * np.log(np.where(positive, X, 1.0) / V), 0.0) - X + V
         elif beta == 0:
             ratio = X / V
             d = ratio - np.log(ratio) - 1.0
@@ -135,14 +140,16 @@ class MUSolver:
     # -- updates -------------------------------------------------------------
 
     def _ratio_terms(self, V: np.ndarray) -> tuple[np.ndarray | sp.csr_matrix, np.ndarray | None]:
-        """Numerator factor X ⊙ V^(β−2) and denominator factor M ⊙ V^(β−1) (None: all ones)."""
+        """Numerator factor X ⊙ V^(β−2) and denominator factor M ⊙ V^(β−1) (None: all ones).
+
+        For β = 1 the ratio X ⊘ V overwrites V, which the caller no longer needs.
+        """
         beta = self.beta
         if self.sparse:
-            num = self.x / V if beta == 1 else self.x * V ** (beta - 2)
+            num = np.divide(self.x, V, out=V) if beta == 1 else self.x * V ** (beta - 2)
             return sparse_with_data(self.X, num), None
         if beta == 1:
-            num = self.X / V
-            return num, self.mask
+            return np.divide(self.X, V, out=V), self.mask
         num = self.X * V ** (beta - 2)
         den = V ** (beta - 1)
         if self.mask is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from nmfcore._products import coo_positions, row_blocks, sampled_product
+from nmfcore._products import row_blocks, sampled_product
 from nmfcore._validation import check_beta, check_mask, check_matrix
 
 
@@ -48,9 +48,8 @@ def elementwise_divergence(x: np.ndarray, y: np.ndarray, beta: float) -> np.ndar
 
 def _sparse_divergence(X: sp.csr_matrix, W: np.ndarray, H: np.ndarray, beta: float) -> float:
     """β-divergence of a sparse X without forming the dense product W H."""
-    rows, cols = coo_positions(X)
     x = X.data
-    v = np.maximum(sampled_product(W, H, rows, cols), _tiny(x.dtype))
+    v = np.maximum(sampled_product(W, H, X), _tiny(x.dtype))
     if beta == 2:
         gram = float(np.sum((W.T @ W) * (H @ H.T)))
         return 0.5 * (float(x @ x) - 2.0 * float(x @ v) + gram)
