@@ -91,7 +91,9 @@ class MUSolver:
                 V = sampled_product(self.W, self.H, self.X)
             else:
                 V = self.W @ self.H
-            np.maximum(V, self.eps, out=V)
+            if self.beta != 1:
+                # For KL, W, H ≥ eps already keep V > 0; other β floor V as they raise it to β − 2.
+                np.maximum(V, self.eps, out=V)
             self._cache["V"] = V
         return self._cache["V"]
 
