@@ -113,13 +113,8 @@ def largest_key(arrays: dict[str, np.ndarray | sp.spmatrix], key: str | None, na
     return max(candidates, key=lambda k: np.prod(candidates[k].shape))
 
 
-def read_mtx(data: bytes, what: str, limit: int) -> sp.csr_matrix | np.ndarray:
-    """Read a MatrixMarket matrix, checking its declared size first.
-
-    Returns
-    -------
-    csr_matrix (coordinate format) or ndarray (array format), in the file's orientation.
-    """
+def read_mtx_header(data: bytes, what: str, limit: int) -> None:
+    """Check a MatrixMarket header: real or integer values, declared size within ``limit``."""
     try:
         rows, cols, entries, layout, field, _ = scipy.io.mminfo(io.BytesIO(data))
     except (ValueError, OSError, EOFError, IndexError) as exc:
@@ -133,6 +128,16 @@ def read_mtx(data: bytes, what: str, limit: int) -> sp.csr_matrix | np.ndarray:
         check_sparse_size(entries, limit, what)
     else:
         check_dense_size((rows, cols), limit, what)
+
+
+def read_mtx(data: bytes, what: str, limit: int) -> sp.csr_matrix | np.ndarray:
+    """Read a MatrixMarket matrix, checking its declared size first.
+
+    Returns
+    -------
+    csr_matrix (coordinate format) or ndarray (array format), in the file's orientation.
+    """
+    read_mtx_header(data, what, limit)
     try:
         matrix = scipy.io.mmread(io.BytesIO(data))
     except (ValueError, OSError, EOFError, IndexError) as exc:
@@ -232,7 +237,7 @@ def numeric_table(table: Table, name: str) -> tuple[np.ndarray, list[str] | None
                     f"{name!r} has text where a number should be: {cell[:40]!r} in data row "
                     f"{i + 1}, column {j + 1 + (row_names is not None)}; remove or fix that "
                     "cell (names belong in the header row or the first column only), or load "
-                    "the file as raw text with kind='text' if it holds documents"
+                    "a column of documents as raw text with text_column='<column name>'"
                 )
     values = np.array([[float(c) if c.strip() else np.nan for c in r] for r in rows], dtype=float)
     return values.reshape(len(rows), -1), row_names, header

@@ -223,11 +223,8 @@ def from_envi(header: str, data: bytes, *, name: str, limit: int, **options: Any
     cube = flat.reshape(shape).transpose(axes).astype(dtype.newbyteorder("="))
     wavelengths = _list(fields.get("wavelength"))
     bbl = _list(fields.get("bbl"))
-    return from_cube(
-        cube, origin=repr(name),
-        wavelengths=[float(w) for w in wavelengths] if wavelengths else None,
-        bad_band_list=[float(b) for b in bbl] if bbl else None,
-        **options,
-    )
+    options.setdefault("wavelengths", [float(w) for w in wavelengths] if wavelengths else None)
+    return from_cube(cube, origin=repr(name), bad_band_list=[float(b) for b in bbl] if bbl else None,
+                     **options)
 
 

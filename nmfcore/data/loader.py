@@ -85,6 +85,9 @@ def load(source: Any, kind: str | None = None, *, max_bytes: int | None = None,
         sources = [as_source(s) for s in source]
         if not sources:
             raise DataError("no files were given; choose at least two image files")
+        headers = [s for s in sources if s.suffix == ".hdr"]
+        if headers:
+            return _envi_pair(headers[0], sources, kind, limit, options)
         dataset = _image_files(sources, kind, limit, options, origin=f"{len(sources)} files")
         return _note(dataset, "several files", "images", "a list of files is an image collection")
     src = as_source(source, name)
@@ -318,14 +321,15 @@ def _read_mat(src: Source, kind: str | None, limit: int, options: dict[str, Any]
         )
     X = mat.load(key)
     fields: dict[str, Any] = {}
-    if detected == "hyperspectral" and X.ndim == 2:
-        if n_rows and n_cols:
+    if detected == "hyperspectral":
+        if X.ndim == 2 and n_rows and n_cols:
             fields["spatial_shape"] = (int(n_rows), int(n_cols))
             if X.shape[0] == n_rows * n_cols and X.shape[1] != n_rows * n_cols:
                 X = X.T
-        elif X.shape[0] > X.shape[1]:
+        elif X.ndim == 2 and X.shape[0] > X.shape[1]:
             X = X.T
-        fields["wavelengths"] = mat.vector(X.shape[0], *_WAVELENGTH_NAMES)
+        n_bands = X.shape[-1] if X.ndim == 3 else X.shape[0]
+        fields["wavelengths"] = mat.vector(n_bands, *_WAVELENGTH_NAMES)
         fields["max_value"] = mat.scalar("maxValue", "max_value", "maxvalue")
     rows_are_items = detected == "text" or (detected == "matrix" and options.get("transpose"))
     n_items = X.shape[0] if rows_are_items else X.shape[-1]
@@ -356,11 +360,8 @@ def _read_mtx(src: Source, kind: str | None, limit: int, options: dict[str, Any]
     folder = src.path.parent if src.path is not None else None
     if folder is not None and kind in (None, "scrna") and any(
             (folder / f).exists() for f in ("barcodes.tsv", "barcodes.tsv.gz")):
-        import scanpy as sc
-
-        adata = sc.read_10x_mtx(folder, var_names="gene_symbols", make_unique=True)
-        dataset = scrna.from_anndata(adata, origin=repr(str(folder)),
-                                     **_pick(options, OPTIONS["scrna"]), **_checks(options))
+        dataset = scrna.read_10x_folder(folder, limit, **_pick(options, OPTIONS["scrna"]),
+                                        **_checks(options))
         return _note(dataset, "10x .mtx triplet", "scrna", "barcodes.tsv beside matrix.mtx")
     _require(kind, ("text", "matrix"), repr(src.name))
     matrix = arrays.read_mtx(src.read(), repr(src.name), limit)
@@ -389,6 +390,22 @@ def _read_envi(src: Source, kind: str | None, limit: int, options: dict[str, Any
     return _note(dataset, "ENVI", "hyperspectral", "an ENVI .hdr + data")
 
 
+def _envi_pair(header: Source, sources: list[Source], kind: str | None, limit: int,
+               options: dict[str, Any]) -> Dataset:
+    _require(kind, ("hyperspectral",), repr(header.name))
+    stem = Path(header.name).stem
+    data = [s for s in sources if s is not header and Path(s.name).stem == stem]
+    if len(sources) != 2 or not data:
+        raise DataError(
+            f"an ENVI scene is two files, the header {header.name!r} and its data file with the "
+            f"same name ({stem}.img, .dat, .raw or no extension); got {[s.name for s in sources]}"
+        )
+    dataset = hyperspectral.from_envi(
+        header.read().decode("utf-8", "replace"), data[0].read(), name=header.name, limit=limit,
+        **_pick(options, OPTIONS["hyperspectral"][2:6]), **_checks(options))
+    return _note(dataset, "ENVI header + data", "hyperspectral", "an ENVI .hdr + data")
+
+
 def _read_text(src: Source, kind: str | None, limit: int, options: dict[str, Any]) -> Dataset:
     table = arrays.read_table(src, limit)
     column = None
@@ -399,7 +416,7 @@ def _read_text(src: Source, kind: str | None, limit: int, options: dict[str, Any
                                   label_column=options.get("label_column"),
                                   **_pick(options, _VECTORIZE), **_checks(options))
         return _note(dataset, "CSV with a text column", "text",
-                     f"column {column} holds sentences; vectorised")
+                     f"column {(table.header or [column] * (column + 1))[column]!r} holds sentences; vectorised")
     values, row_names, header = arrays.numeric_table(table, src.name)
     if kind:
         detected, reason = kind, "chosen by the user"

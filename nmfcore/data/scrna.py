@@ -5,6 +5,8 @@ X is genes x cells (cells are the items), sparse when the file is.
 
 from __future__ import annotations
 
+import gzip
+import io
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from nmfcore.data.archive import SafeZip
+from nmfcore.data.arrays import read_mtx_header
 from nmfcore.data.dataset import Dataset
 from nmfcore.data.errors import DataError
 from nmfcore.data.limits import check_dense_size, check_sparse_size
@@ -22,6 +25,7 @@ from nmfcore.data.validate import finish
 
 MATRICES = ("auto", "X", "counts", "raw")
 _TRIPLET = ("matrix.mtx", "barcodes.tsv")
+MAX_GZIP_RATIO = 200
 
 
 def _h5_shape(node: Any) -> tuple[tuple[int, int], int | None]:
@@ -228,22 +232,71 @@ def is_10x_archive(archive: SafeZip) -> bool:
     return all(n in names for n in _TRIPLET)
 
 
+def _gunzip(data: bytes, limit: int, name: str) -> bytes:
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as fh:
+            plain = fh.read(limit + 1)
+    except (OSError, EOFError) as exc:
+        raise DataError(f"a .gz member of {name!r} is corrupt ({exc}); create the archive again") from None
+    if len(plain) > limit:
+        raise DataError(
+            f"a .gz member of {name!r} expands more than {MAX_GZIP_RATIO} times; this looks "
+            "like a compression bomb, so it was not read"
+        )
+    return plain
+
+
 def read_10x_archive(archive: SafeZip, limit: int, **options: Any) -> Dataset:
     """Load a ZIP of a 10x ``matrix.mtx``/``barcodes.tsv``/``features.tsv`` triplet through scanpy."""
+    files = {Path(m.name).name: archive.read(m) for m in archive.members}
+    sizes = {Path(m.name).name: m.size for m in archive.members}
+    return read_10x_files(files, sizes, repr(archive.name), limit, **options)
+
+
+def read_10x_folder(folder: Path, limit: int, **options: Any) -> Dataset:
+    """Load a folder holding a 10x ``matrix.mtx``/``barcodes.tsv``/``features.tsv`` triplet."""
+    files = {p.name: p.read_bytes() for p in folder.iterdir()
+             if p.is_file() and p.name.removesuffix(".gz") in (*_TRIPLET, "features.tsv", "genes.tsv")}
+    return read_10x_files(files, {k: len(v) for k, v in files.items()}, repr(str(folder)), limit,
+                          **options)
+
+
+def read_10x_files(files: dict[str, bytes], sizes: dict[str, int], origin: str, limit: int,
+                   **options: Any) -> Dataset:
+    """Load a 10x triplet given as file name -> content (plain or gzipped) through scanpy.
+
+    Parameters
+    ----------
+    files : dict of str to bytes
+        Any files; only matrix.mtx, barcodes.tsv and features.tsv/genes.tsv (optionally
+        .gz) are used.
+    sizes : dict of str to int
+        Compressed sizes, to bound decompression.
+    origin : str
+        Description for messages and provenance.
+    limit : int
+        Memory limit in bytes.
+    """
     import scanpy as sc
 
+    plain_names = {name.removesuffix(".gz") for name in files}
+    legacy = "genes.tsv" in plain_names  # Cell Ranger 2 files are plain text, version 3 gzipped
     with tempfile.TemporaryDirectory(prefix="nmfcore-10x-") as folder:
-        for member in archive.members:
-            base = Path(member.name).name
-            if base.removesuffix(".gz") in (*_TRIPLET, "features.tsv", "genes.tsv"):
-                (Path(folder) / base).write_bytes(archive.read(member))
+        for name, data in files.items():
+            plain = name.removesuffix(".gz")
+            if plain not in (*_TRIPLET, "features.tsv", "genes.tsv"):
+                continue
+            if name.endswith(".gz"):
+                data = _gunzip(data, max(sizes.get(name, len(data)), 1) * MAX_GZIP_RATIO, origin)
+            if plain == "matrix.mtx":
+                read_mtx_header(data, f"matrix.mtx of {origin}", limit)
+            target = Path(folder) / (plain if legacy else plain + ".gz")
+            target.write_bytes(data if legacy else gzip.compress(data, compresslevel=1))
         try:
             adata = sc.read_10x_mtx(folder, var_names="gene_symbols", make_unique=True)
         except Exception as exc:  # noqa: BLE001 - any reader failure means a bad file
             raise DataError(
-                f"the 10x triplet in {archive.name!r} cannot be read ({type(exc).__name__}: "
-                f"{exc}); it needs matrix.mtx, barcodes.tsv and features.tsv (or genes.tsv) "
-                "from Cell Ranger"
+                f"the 10x triplet in {origin} cannot be read ({type(exc).__name__}: {exc}); it "
+                "needs matrix.mtx, barcodes.tsv and features.tsv (or genes.tsv) from Cell Ranger"
             ) from None
-    check_sparse_size(adata.X.nnz, limit, repr(archive.name))
-    return from_anndata(adata, origin=repr(archive.name), **options)
+    return from_anndata(adata, origin=origin, **options)

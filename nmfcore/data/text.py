@@ -118,7 +118,7 @@ def text_column(table: Table, name: str, column: str | None) -> int | None:
         if column not in header:
             raise DataError(f"text_column={column!r} is not a column of {name!r}; choose one of {header}")
         return header.index(column)
-    best, best_length = None, 20.0
+    best, best_length = None, 10.0
     for j in range(len(header)):
         cells = [r[j] for r in table.rows]
         wordy = [c for c in cells if " " in c.strip()]
