@@ -86,6 +86,7 @@ def read_npz(source: Source, limit: int) -> dict[str, np.ndarray | sp.csr_matrix
                 (arrays["data"], arrays["indices"], arrays["indptr"]),
                 shape=tuple(int(s) for s in arrays["shape"]),
             )
+            matrix.check_format(full_check=True)
         except (KeyError, ValueError, TypeError) as exc:
             raise DataError(
                 f"{source.name!r} looks like a SciPy sparse matrix but is inconsistent ({exc}); "
