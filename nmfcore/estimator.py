@@ -14,7 +14,12 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from nmfcore.classic import nmf
+from nmfcore._hals import HALSSolver
+from nmfcore._mu import MUSolver
+from nmfcore._regularization import Penalty
+from nmfcore._validation import check_beta
+from nmfcore.classic import _prepare_data, nmf
+from nmfcore.init import initialize
 from nmfcore.results import NMFResult
 
 
@@ -115,30 +120,25 @@ class NMF:
         return self
 
     def transform(self, X: Any) -> np.ndarray:
-        """Coefficients of new samples on the fitted ``components_`` (W fixed)."""
+        """Coefficients of new samples on the fitted ``components_`` (kept fixed).
+
+        Runs the fitted solver's H updates only, from a random start, until the
+        relative decrease of the loss falls below ``tol``.
+        """
         if not hasattr(self, "components_"):
             raise ValueError("this NMF instance is not fitted yet; call fit or fit_transform first")
-        from nmfcore.classic import _prepare_data
-        from nmfcore._mu import MUSolver
-        from nmfcore._hals import HALSSolver
-        from nmfcore._regularization import Penalty
-        from nmfcore._validation import check_beta
-        from nmfcore.init import initialize
-
         beta = check_beta(self.beta_loss)
         Xt, _ = _prepare_data(X.T.tocsr() if sp.issparse(X) else np.asarray(X).T, beta, None, None)
-        Wf = self.components_.T.astype(Xt.dtype, copy=True)
-        if Wf.shape[0] != Xt.shape[0]:
-            raise ValueError(f"X has {Xt.shape[0]} features, but the model was fitted on {Wf.shape[0]}")
+        W = self.components_.T.astype(Xt.dtype, copy=True)
+        if W.shape[0] != Xt.shape[0]:
+            raise ValueError(f"X has {Xt.shape[0]} features, but the model was fitted on {W.shape[0]}")
         _, H = initialize(Xt, self.n_components_, "random", self.random_state)
-        H = np.maximum(H.copy(), np.finfo(Xt.dtype).eps)
-        solver_cls = HALSSolver if self.result_.params["solver"] == "hals" else None
+        H = np.maximum(H, np.finfo(Xt.dtype).eps)
         penalty = Penalty.elastic_net(self.alpha_W, self.l1_ratio, 1.0, beta)
-        state = (
-            HALSSolver(Xt, Wf, H, Penalty(), penalty)
-            if solver_cls
-            else MUSolver(Xt, Wf, H, beta, None, Penalty(), penalty)
-        )
+        if self.result_.params["solver"] == "hals":
+            state: MUSolver = HALSSolver(Xt, W, H, Penalty(), penalty)
+        else:
+            state = MUSolver(Xt, W, H, beta, None, Penalty(), penalty)
         previous = state.loss()
         for _ in range(self.max_iter):
             state.update_H()
