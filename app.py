@@ -33,12 +33,14 @@ navigation = st.navigation(
 )
 
 _state.harvest_job()
-with st.sidebar:
-    ds = _state.dataset()
-    st.caption(f"Data: {st.session_state['dataset_label']}" if ds is not None else "Data: none loaded")
-    st.caption(f"Results kept: {len(_state.results())}")
-    running = _state.job()
-    if running is not None and not running.finished:
-        st.caption(f"Fit running: {running.name} ({running.progress().fraction:.0%})")
-
-navigation.run()
+status = st.sidebar.container()
+try:
+    navigation.run()
+finally:  # after the page, so the status reflects what it just did (also when it called st.stop)
+    with status:
+        ds = _state.dataset()
+        st.caption(f"Data: {st.session_state['dataset_label']}" if ds is not None else "Data: none loaded")
+        st.caption(f"Results kept: {len(_state.results())}")
+        running = _state.job()
+        if running is not None and not running.finished:
+            st.caption(f"Fit running: {running.name}")

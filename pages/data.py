@@ -62,7 +62,7 @@ def _summary(ds) -> None:
         nnz, low, high = X.nnz, (0.0 if X.nnz < m * n else float(X.data.min())), float(X.data.max())
     else:
         nnz, low, high = int(np.count_nonzero(X)), float(X.min()), float(X.max())
-    cols = st.columns(5)
+    cols = st.columns([1.6, 1.4, 1, 1.4, 1])
     cols[0].metric("Kind", ds.kind)
     cols[1].metric("Features × items", f"{m} × {n}")
     cols[2].metric("Zeros", f"{1 - nnz / (m * n):.1%}")

@@ -1,0 +1,91 @@
+"""AppTest of the app's behaviour: caching, stopping, bad uploads, results going both ways."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import nmfcore
+from _app_helpers import APP, TIMEOUT, charts, fit_from_model_page, load_sample_page, no_exception
+
+
+def test_cached_refit_is_reused_and_views_do_not_refit():
+    at = load_sample_page("faces")
+    name = fit_from_model_page(at, "NMF", {"nmf_iter": 20})
+    job = at.session_state["job"]
+    at.button(key="run_fit").click().run()
+    no_exception(at)
+    assert at.session_state["job"] is job, "a second Run with the same data and parameters must not refit"
+    assert list(at.session_state["results"]) == [name]
+    assert any("reused it, no refit" in i.value for i in at.info)
+    at.switch_page("pages/layers.py").run()
+    at.switch_page("pages/model.py").run()
+    assert at.session_state["job"] is job and list(at.session_state["results"]) == [name]
+
+
+def test_stop_keeps_a_partial_result():
+    at = load_sample_page("faces")
+    at.switch_page("pages/model.py").run()
+    at.number_input(key="nmf_iter").set_value(100_000)
+    at.number_input(key="nmf_tol").set_value(0.0)
+    at.run()
+    at.button(key="run_fit").click().run()
+    job = at.session_state["job"]
+    assert not job.finished
+    at.button(key="stop_fit").click().run()
+    result = job.wait(60)
+    at.run()
+    no_exception(at)
+    assert result.stopped and result.n_iter < 100_000
+    name = at.session_state["selected_result"]
+    assert name.endswith("(stopped)") and at.session_state["results"][name] is result
+
+
+def test_bad_upload_shows_a_message_and_the_fix_works(tmp_path):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.file_uploader(key="data_upload_False").set_value(("empty.csv", b"", "text/csv")).run()
+    no_exception(at)
+    assert at.error and "empty.csv" in at.error[0].value
+    X = np.abs(np.random.default_rng(0).random((6, 5)))
+    X[1, 2] = -0.5
+    text = "\n".join(",".join(f"{v:g}" for v in row) for row in X)
+    at.file_uploader(key="data_upload_False").set_value(("negative.csv", text.encode(), "text/csv")).run()
+    no_exception(at)
+    assert at.error and "negative" in at.error[0].value
+    fix = [b for b in at.button if b.label == "Clip negative entries to 0"]
+    assert fix, "the page offers the loader's fix"
+    fix[0].click().run()
+    no_exception(at)
+    assert not at.error
+    assert at.session_state["dataset"].X.min() == 0
+
+
+def test_uploaded_result_is_shown_and_starts_a_new_fit():
+    ds = nmfcore.load_sample("faces")
+    first = nmfcore.nmf(ds.X, 5, max_iter=30, random_state=0)
+    payload = nmfcore.export.to_npz(first, ds)
+
+    at = load_sample_page("faces")
+    at.switch_page("pages/export.py").run()
+    at.file_uploader(key="result_upload").set_value(("earlier.npz", payload, "application/octet-stream")).run()
+    no_exception(at)
+    assert at.success, [e.value for e in at.error]
+    (name,) = list(at.session_state["results"])
+    np.testing.assert_allclose(at.session_state["results"][name].layers()[0].W, first.W)
+    assert at.session_state["job"] is None  # shown without refitting
+
+    at.switch_page("pages/layers.py").run()
+    no_exception(at)
+    assert len(charts(at)) >= 2
+
+    at.switch_page("pages/model.py").run()
+    at.selectbox(key="nmf_init").set_value("uploaded factors").run()
+    at.number_input(key="nmf_iter").set_value(5).run()
+    at.button(key="run_fit").click().run()
+    refit = at.session_state["job"].wait(TIMEOUT)
+    at.run()
+    no_exception(at)
+    assert refit.rank == 5
+    start = nmfcore.beta_divergence(ds.X, first.W, first.H, 2)
+    assert refit.loss[0] == pytest.approx(start, rel=1e-6)  # it started from the uploaded factors
