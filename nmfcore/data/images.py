@@ -28,7 +28,6 @@ def _open(source: Source) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(source.open())
-            image.size  # noqa: B018 - forces the header to be parsed
         return image
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise DataError(

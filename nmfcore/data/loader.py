@@ -13,6 +13,7 @@ from nmfcore.data import arrays, hyperspectral, images, scrna, text
 from nmfcore.data.archive import SafeZip
 from nmfcore.data.dataset import KINDS, Dataset
 from nmfcore.data.errors import DataError
+from nmfcore.data.limits import check_dense_size
 from nmfcore.data.limits import max_bytes as resolve_limit
 from nmfcore.data.matlab import MatFile
 from nmfcore.data.source import Source, as_source, detect_format
@@ -29,6 +30,7 @@ OPTIONS = {
               "n_top_genes", "pnmf_recipe"),
     "matrix": ("variable", "transpose"),
 }
+_CUBE_OPTIONS = ("wavelengths", "max_value", "drop_bands", "drop_bad_bands")
 _VECTORIZE = ("vectorizer", "stop_words", "min_df", "max_df", "max_features")
 _WAVELENGTH_NAMES = ("wavelengths", "wavelength", "wl", "lambda", "Wavelength")
 _LABEL_NAMES = ("labels", "label", "classid", "class", "classes", "Y", "y", "gnd")
@@ -140,7 +142,7 @@ def _read_image(src: Source, kind: str | None, limit: int, options: dict[str, An
         if frames > 1 or kind == "hyperspectral":
             _require(kind, ("hyperspectral",), repr(src.name))
             dataset = hyperspectral.from_tiff(
-                src, limit=limit, **_pick(options, OPTIONS["hyperspectral"][2:6]), **_checks(options))
+                src, limit=limit, **_pick(options, _CUBE_OPTIONS), **_checks(options))
             return _note(dataset, "multi-page TIFF", "hyperspectral", f"{frames} pages = bands")
     dataset = _image_files([src], kind, limit, options, origin=repr(src.name))
     return _note(dataset, "image file", "images", "an image file")
@@ -162,7 +164,7 @@ def _read_zip(src: Source, kind: str | None, limit: int, options: dict[str, Any]
             )
         dataset = hyperspectral.from_envi(
             archive.read(header).decode("utf-8", "replace"), archive.read(data[0]), name=src.name,
-            limit=limit, **_pick(options, OPTIONS["hyperspectral"][2:6]), **_checks(options))
+            limit=limit, **_pick(options, _CUBE_OPTIONS), **_checks(options))
         return _note(dataset, "ZIP with an ENVI header", "hyperspectral", "an ENVI .hdr + data")
     if scrna.is_10x_archive(archive):
         _require(kind, ("scrna",), repr(src.name))
@@ -185,7 +187,7 @@ def _read_zip(src: Source, kind: str | None, limit: int, options: dict[str, Any]
             lines = archive.read(vocab[0]).decode("utf-8", "replace").splitlines()
             terms = [line.split("\t")[0].strip() for line in lines if line.strip()]
         matrix = arrays.read_mtx(archive.read(mtx[0]), f"{mtx[0].name!r} in {src.name!r}", limit)
-        return _note(_from_2d(matrix, kind or "text", repr(src.name), options, terms=terms),
+        return _note(_from_2d(matrix, kind or "text", repr(src.name), options, limit=limit, terms=terms),
                      "ZIP of MatrixMarket + vocabulary", kind or "text", "a .mtx with a word list")
     documents = archive.with_suffix(".txt")
     if documents:
@@ -204,7 +206,7 @@ def _read_zip(src: Source, kind: str | None, limit: int, options: dict[str, Any]
     )
 
 
-def _from_2d(X: Any, kind: str, origin: str, options: dict[str, Any], *,
+def _from_2d(X: Any, kind: str, origin: str, options: dict[str, Any], *, limit: int,
              terms: Sequence[str] | None = None, items: Sequence[str] | None = None,
              features: Sequence[str] | None = None, labels: Any = None,
              pixel_order: str = "C", layout: str = "nhw", **fields: Any) -> Dataset:
@@ -219,9 +221,10 @@ def _from_2d(X: Any, kind: str, origin: str, options: dict[str, Any], *,
                                  **checks)
     if kind == "hyperspectral":
         if sp.issparse(X):
+            check_dense_size(X.shape, limit, origin)
             X = X.toarray()
         X = np.asarray(X)
-        cube_options = _pick(options, ("wavelengths", "max_value", "drop_bands", "drop_bad_bands"))
+        cube_options = _pick(options, _CUBE_OPTIONS)
         cube_options.setdefault("wavelengths", fields.get("wavelengths"))
         cube_options.setdefault("max_value", fields.get("max_value"))
         if X.ndim == 3:
@@ -269,7 +272,7 @@ def _read_npy(src: Source, kind: str | None, limit: int, options: dict[str, Any]
     array = arrays.read_npy(src.read(), repr(src.name), limit)
     detected = kind or ("matrix" if array.ndim == 2 else "images")
     reason = "a 2-D array" if array.ndim == 2 else f"a {array.ndim}-D stack (images x height x width)"
-    return _note(_from_2d(array, detected, repr(src.name), options), ".npy", detected, reason)
+    return _note(_from_2d(array, detected, repr(src.name), options, limit=limit), ".npy", detected, reason)
 
 
 def _read_npz(src: Source, kind: str | None, limit: int, options: dict[str, Any]) -> Dataset:
@@ -285,7 +288,7 @@ def _read_npz(src: Source, kind: str | None, limit: int, options: dict[str, Any]
         detected, reason = kind, "chosen by the user"
     elif sp.issparse(X) or extra(*_TERM_NAMES) is not None:
         detected, reason = "text", "a sparse or vocabulary-carrying matrix"
-    elif "spatial_shape" in shape_of or extra(*_WAVELENGTH_NAMES) is not None or X.ndim == 3 and "wavelengths" in found:
+    elif "spatial_shape" in shape_of or extra(*_WAVELENGTH_NAMES) is not None:
         detected, reason = "hyperspectral", "it stores a scene shape or wavelengths"
     elif X.ndim >= 3 or "image_shape" in shape_of:
         detected, reason = "images", "an image stack"
@@ -293,7 +296,7 @@ def _read_npz(src: Source, kind: str | None, limit: int, options: dict[str, Any]
         detected, reason = "matrix", "a 2-D array"
     labels = extra(*_LABEL_NAMES)
     dataset = _from_2d(
-        X, detected, f"{key!r} in {src.name!r}", options, terms=extra(*_TERM_NAMES),
+        X, detected, f"{key!r} in {src.name!r}", options, limit=limit, terms=extra(*_TERM_NAMES),
         items=extra("documents", "item_names"), features=extra("feature_names"),
         labels=labels, wavelengths=extra(*_WAVELENGTH_NAMES), **shape_of)
     if labels is not None and dataset.labels is None:
@@ -338,7 +341,7 @@ def _read_mat(src: Source, kind: str | None, limit: int, options: dict[str, Any]
         labels = next((mat.load(v.name).ravel() for v in mat.variables.values()
                        if v.name != key and not v.sparse and v.size == n_items > 2
                        and max(v.shape) == v.size), None)
-    dataset = _from_2d(X, detected, f"{key!r} in {src.name!r}", options, labels=labels,
+    dataset = _from_2d(X, detected, f"{key!r} in {src.name!r}", options, limit=limit, labels=labels,
                        pixel_order="F", layout="hwn", **fields)
     if labels is not None and dataset.labels is None and detected != "hyperspectral":
         dataset.labels = np.asarray(labels).ravel()
@@ -366,7 +369,7 @@ def _read_mtx(src: Source, kind: str | None, limit: int, options: dict[str, Any]
     _require(kind, ("text", "matrix"), repr(src.name))
     matrix = arrays.read_mtx(src.read(), repr(src.name), limit)
     detected = kind or ("text" if "vocabulary" in options else "matrix")
-    return _note(_from_2d(matrix, detected, repr(src.name), options), "MatrixMarket", detected,
+    return _note(_from_2d(matrix, detected, repr(src.name), options, limit=limit), "MatrixMarket", detected,
                  "a vocabulary was given" if detected == "text" else "a plain sparse matrix")
 
 
@@ -386,7 +389,7 @@ def _read_envi(src: Source, kind: str | None, limit: int, options: dict[str, Any
         )
     dataset = hyperspectral.from_envi(
         src.read().decode("utf-8", "replace"), data.read_bytes(), name=src.name, limit=limit,
-        **_pick(options, OPTIONS["hyperspectral"][2:6]), **_checks(options))
+        **_pick(options, _CUBE_OPTIONS), **_checks(options))
     return _note(dataset, "ENVI", "hyperspectral", "an ENVI .hdr + data")
 
 
@@ -402,7 +405,7 @@ def _envi_pair(header: Source, sources: list[Source], kind: str | None, limit: i
         )
     dataset = hyperspectral.from_envi(
         header.read().decode("utf-8", "replace"), data[0].read(), name=header.name, limit=limit,
-        **_pick(options, OPTIONS["hyperspectral"][2:6]), **_checks(options))
+        **_pick(options, _CUBE_OPTIONS), **_checks(options))
     return _note(dataset, "ENVI header + data", "hyperspectral", "an ENVI .hdr + data")
 
 
@@ -425,9 +428,9 @@ def _read_text(src: Source, kind: str | None, limit: int, options: dict[str, Any
     else:
         detected, reason = "matrix", "a numeric table (columns are the items)"
     if detected == "text":
-        dataset = _from_2d(values, "text", repr(src.name), options, terms=header, items=row_names)
+        dataset = _from_2d(values, "text", repr(src.name), options, limit=limit, terms=header, items=row_names)
     else:
-        dataset = _from_2d(values, detected, repr(src.name), options, items=header, features=row_names)
+        dataset = _from_2d(values, detected, repr(src.name), options, limit=limit, items=header, features=row_names)
     return _note(dataset, "delimited text", detected, reason)
 
 
