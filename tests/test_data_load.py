@@ -8,6 +8,9 @@ import io
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 import nmfcore
 from nmfcore.data import DataError
@@ -102,3 +105,12 @@ def test_envi_header_and_data_uploaded_as_two_files():
     ds = nmfcore.load([header, data])
     assert ds.spatial_shape == (3, 4)
     np.testing.assert_allclose(ds.X[:, 5], cube[1, 1])
+
+
+@settings(max_examples=25, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(2, 6), st.integers(2, 6)),
+              elements=st.floats(0, 1e6, allow_subnormal=False)).filter(lambda a: a.any()))
+def test_csv_and_npy_round_trip_any_nonnegative_matrix(matrix):
+    text = "\n".join(",".join(repr(float(v)) for v in row) for row in matrix).encode()
+    np.testing.assert_array_equal(nmfcore.load(text, name="m.csv").X, matrix)
+    np.testing.assert_array_equal(nmfcore.load(npy(matrix), name="m.npy").X, matrix)
