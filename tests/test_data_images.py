@@ -7,6 +7,7 @@ import io
 import numpy as np
 import pytest
 import scipy.io
+from PIL import Image
 
 import nmfcore
 from _bad_files import mat_v5, npy, npz, png, zip_bytes
@@ -115,3 +116,15 @@ def test_detection_of_a_plain_mat_suggests_images(shared_dataset):
     assert ds.kind == "matrix" and "kind='images'" in ds.meta["detected"]
     swim = nmfcore.load(shared_dataset("Swimmer.mat"), kind="images", image_shape=(20, 11))
     assert set(np.unique(swim.X)) == {0.0, 1.0}  # 0/1 data is not rescaled
+
+
+def test_float_tiff_images_are_divided_by_their_maximum():
+    pictures = [np.full((3, 4), 10.0, dtype=np.float32), np.full((3, 4), 40.0, dtype=np.float32)]
+    uploads = []
+    for i, pixels in enumerate(pictures):
+        buffer = io.BytesIO()
+        Image.fromarray(pixels, mode="F").save(buffer, format="TIFF")
+        uploads.append(_named(buffer.getvalue(), f"f{i}.tif"))
+    ds = nmfcore.load(uploads, kind="images")
+    np.testing.assert_allclose(ds.X[:, 0], 0.25)
+    np.testing.assert_allclose(ds.X[:, 1], 1.0)

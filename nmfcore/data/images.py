@@ -128,6 +128,10 @@ def from_files(sources: Sequence[Source], *, size: Any = None, resize: bool = Tr
     columns = [_resize(_grey(im, n), target).ravel() for im, n in zip(opened, names)]
     X = np.stack(columns, axis=1)
     steps = ["converted to grey and scaled to [0, 1] (8-bit / 255, 16-bit / 65535)"]
+    peak = float(X.max()) if np.isfinite(X).all() else 0.0
+    if peak > 1:  # 32-bit integer or float images have no fixed range
+        X /= peak
+        steps.append(f"divided by the largest value {peak:g} (32-bit or float images)")
     if any(s != target for s in shapes):
         steps.append(note)
     return _images_dataset(X, target, names, labels, origin, steps, checks)
