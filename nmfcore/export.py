@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import importlib
 import inspect
 import io
 import json
@@ -32,7 +33,8 @@ from nmfcore.results import Layer
 RECIPE_FORMAT = "nmfcore-recipe"
 RECIPE_VERSION = 1
 _PACKAGES = ("numpy", "scipy", "scikit-learn", "anndata", "scanpy", "h5py", "pillow")
-_MODELS = {"nmf": "nmf", "deep_nmf": "deep_nmf", "gnmf": "gnmf", "pnmf": "pnmf"}
+_MODELS = {"nmf": "nmfcore.classic", "deep_nmf": "nmfcore.deep", "gnmf": "nmfcore.gnmf",
+           "pnmf": "nmfcore.pnmf"}
 
 
 @dataclass
@@ -277,9 +279,12 @@ def replay(recipe_: Any, X: Any, *, check_data: bool = True, **overrides: Any) -
     model = str(found.get("model"))
     if model not in _MODELS:
         raise ValueError(f"recipe model {model!r} is unknown; replay supports {sorted(_MODELS)}")
-    function = getattr(nmfcore, _MODELS[model], None)
-    if function is None:
-        raise ValueError(f"this version of nmfcore has no {_MODELS[model]}(); upgrade nmfcore")
+    function = getattr(nmfcore, model, None)
+    if not callable(function):  # a submodule of the same name is not the function
+        try:
+            function = getattr(importlib.import_module(_MODELS[model]), model)
+        except (ImportError, AttributeError):
+            raise ValueError(f"this version of nmfcore has no {model}(); upgrade nmfcore") from None
     params = _from_json(found.get("params", {}))
     if params.get("masked") and "mask" not in overrides:
         raise ValueError("the recipe's fit used a mask, which a recipe cannot hold; pass mask=")
