@@ -18,7 +18,7 @@ import nmfcore
 from nmfcore import export
 from nmfcore.data import DataError, Dataset
 from nmfcore.results import Layer
-from _bad_files import npz
+from _bad_files import npy, npz
 
 
 @pytest.fixture(scope="module")
@@ -180,3 +180,22 @@ def test_exports_refuse_a_result_that_does_not_fit_the_data(fitted):
     other = nmfcore.load_sample("hyperspectral")
     with pytest.raises(ValueError, match="do not fit the data set"):
         export.to_npz(fitted, other)
+
+
+def test_pnmf_scales_round_trip_and_replay():
+    from nmfcore.pnmf import pnmf
+
+    rng = np.random.default_rng(0)
+    data = nmfcore.load(npy(rng.random((12, 30))), name="p.npy")
+    result = pnmf(data.X, 2, n_scales=3, max_sweeps=2, random_state=0)
+    assert result.params["model"] == "pnmf" and len(result.layers()) == 3
+    for writer, name in ((export.to_npz, "p.npz"), (export.to_h5ad, "p.h5ad")):
+        back = export.read_result(_named(writer(result, data), name))
+        assert [l.name for l in back.layers()] == [l.name for l in result.layers()]
+        for original, read in zip(result.layers(), back.layers()):
+            np.testing.assert_array_equal(read.W, original.W)
+            np.testing.assert_array_equal(read.H, original.H)
+    replayed = export.replay(export.recipe(result, data), data)
+    for original, again in zip(result.layers(), replayed.layers()):
+        np.testing.assert_array_equal(again.W, original.W)
+        np.testing.assert_array_equal(again.H, original.H)
