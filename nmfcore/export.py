@@ -288,9 +288,11 @@ def replay(recipe_: Any, X: Any, *, check_data: bool = True, **overrides: Any) -
     params = _from_json(found.get("params", {}))
     if params.get("masked") and "mask" not in overrides:
         raise ValueError("the recipe's fit used a mask, which a recipe cannot hold; pass mask=")
-    if params.get("init") == "custom" and "init" not in overrides:
+    custom = [k for k, v in params.items() if v == "custom" and k not in overrides]
+    if custom:
         raise ValueError(
-            "the recipe's fit started from custom factors; pass init=(W, H) with the same arrays"
+            f"the recipe's fit used custom arrays for {custom}, which a recipe cannot hold; pass "
+            + ", ".join(f"{k}=" for k in custom) + " with the same arrays (init=(W, H) for factors)"
         )
     accepted = inspect.signature(function).parameters
     arguments = {k: v for k, v in params.items() if k in accepted and k != "X"}

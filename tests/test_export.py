@@ -199,3 +199,17 @@ def test_pnmf_scales_round_trip_and_replay():
     for original, again in zip(result.layers(), replayed.layers()):
         np.testing.assert_array_equal(again.W, original.W)
         np.testing.assert_array_equal(again.H, original.H)
+
+
+def test_gnmf_replays_and_a_custom_graph_must_be_passed_again():
+    from nmfcore.gnmf import gnmf
+
+    data = nmfcore.load(npy(np.random.default_rng(1).random((10, 25))), name="g.npy")
+    result = gnmf(data.X, 3, max_iter=10, random_state=0)
+    np.testing.assert_array_equal(export.replay(export.recipe(result, data), data).H, result.H)
+    graph = np.ones((25, 25)) - np.eye(25)
+    custom = gnmf(data.X, 3, graph=graph, max_iter=10, random_state=0)
+    with pytest.raises(ValueError, match=r"custom arrays for \['graph'\].*pass graph="):
+        export.replay(export.recipe(custom, data), data)
+    again = export.replay(export.recipe(custom, data), data, graph=graph)
+    np.testing.assert_array_equal(again.W, custom.W)
