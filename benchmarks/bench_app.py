@@ -46,7 +46,7 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- |")
     for sample in nmfcore.samples():
         fit, seconds, estimate, shape = time_first_result(sample)
-        shown = estimate.removeprefix("Estimate before running: ")
+        shown = estimate.split(": ", 1)[1]
         print(f"| {sample} | {shape[0]} x {shape[1]} | {fit} | {seconds:.2f} | {shown} |")
 
 

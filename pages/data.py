@@ -220,7 +220,7 @@ if error:
 
 ds = _state.dataset()
 if ds is not None:
-    st.subheader(f"Loaded: {st.session_state['dataset_label']}")
+    st.subheader(f"Current data: {st.session_state['dataset_label']}")
     _summary(ds)
     _preprocessing(ds)
     _labels(ds)

@@ -219,7 +219,7 @@ try:
         nnz=ds.X.nnz if sp.issparse(ds.X) else None, init_iter=params.get("init_iter", 0) or 1,
         n_scales=params.get("n_scales", 1), dtype=ds.X.dtype,
     )
-    st.info(f"Estimate before running: {estimate.summary()} "
+    st.info(f"Estimate before running (order of magnitude): {estimate.summary()} "
             f"(data itself: {estimate.data_bytes / 1e6:.3g} MB).", icon=":material/speed:")
 except ValueError as exc:
     st.error(str(exc))
