@@ -126,7 +126,7 @@ def _image_files(sources: list[Source], kind: str | None, limit: int, options: d
                  origin: str, labels: list[str] | None = None) -> Dataset:
     _require(kind, ("images",), origin)
     for s in sources:
-        if s.suffix not in (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif"):
+        if not images.is_image_name(s.name):
             raise DataError(
                 f"{s.name!r} in {origin} is not an image file; an image collection accepts "
                 "PNG, JPEG, TIFF, BMP and GIF files only"
