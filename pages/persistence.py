@@ -10,6 +10,7 @@ from nmfcore import plot
 from pages import _state
 
 MAX_SCALE_LINES = 200
+MAX_GRAPH_ITEMS = 3000
 
 
 def _barcodes(ds, maxdim: int):
@@ -30,9 +31,10 @@ def _item_coords(ds) -> np.ndarray:
 
 
 def _graph_edges(ds, bc, eps: float) -> tuple[np.ndarray, str]:
-    if hasattr(nmfcore, "scale_graphs"):
+    if ds.shape[1] <= MAX_GRAPH_ITEMS:
         laplacian = nmfcore.scale_graphs(ds.X, [eps])[0]
         return plot.graph_edges(laplacian), "edges of the ε-graph (heaviest 3000)"
+    # a coarse ε-graph on many items has ~n² edges; its spanning tree shows the same components
     edges = bc.mst_edges[bc.deaths < eps] if bc.mst_edges is not None else np.empty((0, 2), int)
     return edges, "spanning-tree edges shorter than ε"
 
