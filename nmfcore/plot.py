@@ -16,6 +16,8 @@ import numpy as np
 import plotly.graph_objects as go
 import scipy.sparse as sp
 
+# factors beyond which a topic table lists one factor per row
+_WIDE_TABLE = 8
 _PALETTE = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
@@ -313,6 +315,10 @@ def topic_table(
     tops = top_features(W, names, n_top)
     headers = list(factor_names) if factor_names is not None else [f"factor {j}" for j in range(len(tops))]
     cells = [[name for name, _ in top] for top in tops]
+    if len(tops) > _WIDE_TABLE:  # many factors: one row per factor reads better than narrow columns
+        fig = go.Figure(go.Table(columnwidth=[1, 6], header=dict(values=["factor", f"top {n_top}"]),
+                                 cells=dict(values=[headers, [", ".join(c) for c in cells]], align="left")))
+        return _layout(fig, title, height=min(900, 80 + 26 * len(tops)))
     fig = go.Figure(go.Table(header=dict(values=headers), cells=dict(values=cells)))
     return _layout(fig, title, height=min(700, 80 + 24 * len(cells[0]) if cells else 200))
 
@@ -489,7 +495,8 @@ def barcode(
             ys += [row, row, None]
             row += 1
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=f"H{dim}",
-                                 line=dict(width=3, color=_PALETTE[k % len(_PALETTE)])))
+                                 line=dict(width=3 if len(pairs) < 100 else 1,
+                                           color=_PALETTE[k % len(_PALETTE)])))
     for eps in ([] if scales is None else scales):
         fig.add_vline(x=float(eps), line=dict(color="lightgrey", width=1))
     for eps in ([] if selected is None else selected):

@@ -59,6 +59,9 @@ def test_top_features_and_topic_table():
     fig = plot.topic_table(W, ["a", "b", "c"], n_top=2)
     assert list(fig.data[0].header.values) == ["factor 0", "factor 1"]
     assert [list(c) for c in fig.data[0].cells.values] == [["b", "c"], ["a", "c"]]
+    many = plot.topic_table(np.eye(12), [f"w{i}" for i in range(12)], n_top=1)
+    assert list(many.data[0].header.values) == ["factor", "top 1"]
+    assert list(many.data[0].cells.values[1])[:2] == ["w0", "w1"]
 
 
 def test_convergence_and_layer_errors():
