@@ -33,8 +33,8 @@ from nmfcore.results import Layer
 RECIPE_FORMAT = "nmfcore-recipe"
 RECIPE_VERSION = 1
 _PACKAGES = ("numpy", "scipy", "scikit-learn", "anndata", "scanpy", "h5py", "pillow")
-_MODELS = {"nmf": "nmfcore.classic", "deep_nmf": "nmfcore.deep", "gnmf": "nmfcore.gnmf",
-           "pnmf": "nmfcore.pnmf"}
+_MODELS = {"nmf": "nmfcore.classic", "deep_nmf": "nmfcore.deep", "multilayer_nmf": "nmfcore.deep",
+           "gnmf": "nmfcore.gnmf", "pnmf": "nmfcore.pnmf"}
 
 
 @dataclass
@@ -255,7 +255,8 @@ def replay(recipe_: Any, X: Any, *, check_data: bool = True, **overrides: Any) -
 
     Returns
     -------
-    The result of ``nmfcore.<model>`` (``nmf``, ``deep_nmf``, ``gnmf`` or ``pnmf``).
+    The result of ``nmfcore.<model>`` (``nmf``, ``deep_nmf``, ``multilayer_nmf``, ``gnmf`` or
+    ``pnmf``).
 
     Raises
     ------
