@@ -5,13 +5,19 @@ the ε_t-graph of :class:`nmfcore.graphs.ScaleGraphs`:
 
     Σ_t [‖X - W_t H_t‖² + λ1 Tr(H_t L_t H_tᵀ) + λ3 ‖H_t‖²] + λ2 Σ_{t≥2} ‖H_t - H_{t-1}‖².
 
+with every column of every W_t of unit Euclidean norm. The authors' code fixes
+that gauge by renormalising W after each multiplicative step, which rescales H
+and can raise the objective (their loss rises after a few sweeps). Here the
+gauge is a constraint: each column of W_t is updated by its exact minimiser on
+the unit sphere (a HALS step) and H_t by the multiplicative update, so no step
+increases the objective.
+
 Solver. A GNMF chain from the coarsest scale to the finest initialises every
-scale (each warm-started from the previous one, as the authors' code). Each
-sweep then updates the odd scales together and then the even scales together:
-a scale is coupled only to its two neighbours, so each half is one exact block
-of block-coordinate descent, and the multiplicative updates (no renormalisation
-of W, which the authors apply and which can raise the objective) never
-increase the total objective. Updating a whole half at once turns the T small
+scale (each warm-started from the previous one, W renormalised after each step,
+as the authors' code). Each sweep then updates the even scales together and
+then the odd scales together: a scale is coupled only to its two neighbours, so
+each half is one exact block of block-coordinate descent, and the total
+objective never increases. Updating a whole half at once turns the T small
 matrix products with X into a few large ones. Graphs are built one scale at a
 time from a shared sorted edge list, so memory is O(T r (m + n) + #edges), not
 O(T n²).
@@ -186,6 +192,24 @@ def _x_ht_batch(X, Hb: np.ndarray) -> np.ndarray:
     return out.reshape(-1, c, r).transpose(1, 0, 2)
 
 
+def _unit_columns_step(Wb: np.ndarray, XHt: np.ndarray, HHt: np.ndarray) -> None:
+    """Exact minimisation of ‖X - W H‖² over each column of W on the unit sphere, in place.
+
+    With ‖w_k‖ = 1 fixed, ‖R_k - w_k h_k‖² = const - 2 w_kᵀ R_k h_kᵀ, minimised
+    over w_k >= 0 by the normalised positive part of v = R_k h_kᵀ (the residual
+    without factor k). Each column step is exact, so the objective never
+    increases, and W keeps the authors' unit-norm gauge.
+
+    Wb : (c, m, r); XHt : (c, m, r) = X H_tᵀ; HHt : (c, r, r).
+    """
+    for k in range(Wb.shape[2]):
+        v = XHt[:, :, k] - np.einsum("tmr,tr->tm", Wb, HHt[:, :, k]) + Wb[:, :, k] * HHt[:, k, k][:, None]
+        np.maximum(v, 0.0, out=v)
+        norms = np.linalg.norm(v, axis=1)
+        ok = norms > _EPS
+        Wb[ok, :, k] = v[ok] / norms[ok, None]
+
+
 class _Solver:
     """State of one pNMF fit: factors, per-scale losses and the scale graphs."""
 
@@ -228,8 +252,7 @@ class _Solver:
             shrink = (a + c + self.l3)[:, None, None]
             HA, deg = self._graph_products(b, Hb)
             for _ in range(n_iter):
-                HHt = Hb @ Hb.transpose(0, 2, 1)
-                Wb *= _x_ht_batch(self.X, Hb) / np.maximum(Wb @ HHt, _EPS)
+                _unit_columns_step(Wb, _x_ht_batch(self.X, Hb), Hb @ Hb.transpose(0, 2, 1))
                 WtX = _xt_w_batch(self.X, Wb)
                 WtW = Wb.transpose(0, 2, 1) @ Wb
                 num = WtX + self.l1 * HA + pull
@@ -252,8 +275,14 @@ class _Solver:
                 W0, H0, recon, graph = _graph_step(
                     self.X, W0, H0, HA, partial(self.graphs.product, t), deg, self.l1, 0.0, 0.0, self.xx
                 )
+                # the authors' gauge: unit columns of W (the product W H is unchanged)
+                norms = np.maximum(np.linalg.norm(W0, axis=0), _EPS)
+                W0 /= norms
+                H0 *= norms[:, None]
+                HA *= norms[:, None]
             self.W[t], self.H[t] = W0, H0
-            self.recon[t], self.graph[t] = recon, graph
+            self.recon[t] = recon
+            self.graph[t] = np.einsum("ij,j,ij->", H0, deg, H0) - np.einsum("ij,ij->", HA, H0)
 
 
 def pnmf(
@@ -264,8 +293,8 @@ def pnmf(
     n_scales: int | None = None,
     scale_method: str = "levels",
     lambdas=(1.0, 1.0, 1.0),
-    max_sweeps: int = 30,
-    tol: float = 1e-4,
+    max_sweeps: int = 10,
+    tol: float = 1e-3,
     inner_iter: int = 1,
     init_iter: int | None = None,
     init: str = "nndsvda",
@@ -292,11 +321,11 @@ def pnmf(
         Weights of the graph term, of the coupling between neighbouring scales and
         of the anchor ‖H_t‖².
     max_sweeps : int
-        Maximum number of sweeps over all scales.
+        Maximum number of sweeps over all scales (the authors run 10).
     tol : float
         Stop when the relative change of the total objective over a sweep is below ``tol``.
     inner_iter : int
-        Multiplicative updates per scale per sweep.
+        Updates of (W_t, H_t) per scale per sweep.
     init_iter : int or None
         GNMF updates per scale in the initial coarse-to-fine chain; None spreads
         about 300 updates over the scales (at least 1 per scale).

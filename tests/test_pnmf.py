@@ -99,6 +99,7 @@ def test_result_layers_params_and_replay():
     assert isinstance(result, PNMFResult)
     T, m, n = 5, *X.shape
     assert result.W.shape == (T, m, 2) and result.H.shape == (T, 2, n)
+    np.testing.assert_allclose(np.linalg.norm(result.W, axis=1), 1.0)  # the unit-norm gauge of W
     layers = result.layers()
     assert [layer.name for layer in layers][0] == f"scale 1 (ε={result.scales[0]:.3g})"
     assert len(layers) == T and np.array_equal(layers[2].W, result.W[2]) and layers[2].H.shape == (2, n)
