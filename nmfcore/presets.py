@@ -85,6 +85,8 @@ def default_params(
                                   "init_iter": 100, "max_iter": 100}
         if family == "min_vol_deep_nmf":
             params["min_volume"] = [0.1] * len(ranks)
+            if kind != "hyperspectral":  # its volume steps cost seconds per iteration on wide layers
+                params["init_iter"] = params["max_iter"] = 20
         return params
     if family == "gnmf":
         return {"rank": rank, "lam": 1.0, "n_neighbors": min(8, max(1, n - 1)), "max_iter": 200}

@@ -23,6 +23,7 @@ FAMILIES = {
 }
 BETAS = {"Frobenius (β = 2)": 2.0, "β = 3/2": 1.5, "Kullback–Leibler (β = 1)": 1.0,
          "β = 1/2": 0.5, "Itakura–Saito (β = 0)": 0.0}
+MAX_DENSIFY_BYTES = 2e9
 DEEP_BETAS = {"Kullback–Leibler (β = 1)": 1.0, "β = 3/2": 1.5, "Frobenius (β = 2)": 2.0}
 
 
@@ -212,11 +213,21 @@ except ValueError as exc:
 
 ranks = params.get("ranks", params.get("rank"))
 iterations = params.get("max_sweeps", params.get("max_iter"))
+densify = function_name == "deep_nmf" and sp.issparse(ds.X)
+if densify:
+    dense_bytes = ds.shape[0] * ds.shape[1] * ds.X.dtype.itemsize
+    if dense_bytes > MAX_DENSIFY_BYTES:
+        st.error(f"Deep NMF needs dense data, and this sparse X would take {dense_bytes / 1e9:.3g} GB dense "
+                 f"(limit {MAX_DENSIFY_BYTES / 1e9:.3g} GB); use NMF, GNMF or pNMF, which keep it sparse, "
+                 "or select fewer features on the Data page.")
+        st.stop()
+    st.caption(f"X is sparse; deep NMF runs on a dense copy ({dense_bytes / 1e6:.3g} MB), "
+               "as its layers after the first are dense anyway.")
 try:
     estimate = estimate_fit(
         ds.shape, ranks, model="deep_nmf" if "ranks" in params else family,
         beta=params.get("beta", 2.0), max_iter=iterations,
-        nnz=ds.X.nnz if sp.issparse(ds.X) else None, init_iter=params.get("init_iter", 0) or 1,
+        nnz=ds.X.nnz if sp.issparse(ds.X) and not densify else None, init_iter=params.get("init_iter", 0) or 1,
         n_scales=params.get("n_scales", 1), dtype=ds.X.dtype,
     )
     st.info(f"Estimate before running (order of magnitude): {estimate.summary()} "
@@ -238,12 +249,13 @@ if run:
     else:
         kwargs = {k: v for k, v in params.items() if k not in ("rank", "ranks", "max_iter", "max_sweeps")}
         fit = getattr(nmfcore, function_name)
+        X = ds.X.toarray() if densify else ds.X
         short = f"{label} r={ranks}" + (f" β={params['beta']:g}" if "beta" in params else "")
         if family == "pnmf":
-            new_job = FitJob(fit, ds.X, ranks, max_iter=iterations, pass_max_iter=False, name=short,
+            new_job = FitJob(fit, X, ranks, max_iter=iterations, pass_max_iter=False, name=short,
                              max_sweeps=iterations, **kwargs)
         else:
-            new_job = FitJob(fit, ds.X, ranks, max_iter=iterations, name=short, **kwargs)
+            new_job = FitJob(fit, X, ranks, max_iter=iterations, name=short, **kwargs)
         _state.start_job(new_job, family, ds, key, short)
         st.session_state["job_message"] = None
         st.rerun()

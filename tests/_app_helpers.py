@@ -13,7 +13,7 @@ TIMEOUT = 120
 FAMILIES = {
     "NMF": ("nmf", {"nmf_iter": 30}),
     "Deep β-NMF": ("deep_nmf", {"deep_init_False": 10, "deep_iter_False": 10}),
-    "Min-vol deep KL-NMF": ("deep_nmf", {"deep_init_True": 10, "deep_iter_True": 10}),
+    "Min-vol deep KL-NMF": ("deep_nmf", {"deep_init_True": 1, "deep_iter_True": 1}),
     "GNMF": ("gnmf", {"gnmf_iter": 20}),
     "pNMF": ("pnmf", {"pnmf_scales": 3, "pnmf_sweeps": 2}),
 }
