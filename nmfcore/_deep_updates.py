@@ -269,20 +269,20 @@ def w_step_kl(
     """
     eps = tiny(W.dtype)
     a_over = H.sum(axis=1) / lam
-    log_wbar = np.log(np.maximum(Wbar, np.finfo(W.dtype).tiny))
     B = W * Q
+    empty = B == 0
     with np.errstate(divide="ignore"):
         z = np.log(B)
-    z += a_over - np.log(lam)
-    z -= log_wbar
+        z -= np.log(Wbar)
+    z += (a_over - np.log(lam))[None, :]  # z = log(B/λ) + A/λ with A = 1Hᵀ − λ log W̄
     omega = wright_omega(z)
-    out = B / (lam * omega)
-    empty = B == 0
     if empty.any():
-        # ω e^ω = e^z gives B / (λ ω) = W̄ exp(ω − a/λ), finite where B = 0
-        # (a zero row of Y): there the minimiser is W̄ e^{−a/λ}.
+        # ω e^ω = e^z gives B / (λ ω) = W̄ exp(ω − a/λ), the minimiser W̄ e^{−a/λ}
+        # where B = 0 (a zero row of Y), where the direct form is 0/0.
         fallback = Wbar * np.exp(omega - a_over)
-        out[empty] = fallback[empty]
+        B[empty] = (fallback[empty] * lam) * omega[empty]
+    out = np.divide(B, omega, out=B)
+    out *= 1.0 / lam
     return np.maximum(out, eps, out=out)
 
 

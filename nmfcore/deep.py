@@ -436,25 +436,30 @@ class _DeepState:
         self.beta, self.constraint = beta, constraint
         self.lam = np.asarray(lambdas, dtype=float)
         self.V = [W @ H for W, H in zip(Ws, Hs)]
-        self.ratio_x = None
         self.sum_x = float(Xs.sum())
         self.x_has_zeros = bool((Xs == 0).any())
+        # Work arrays shaped like each layer's data, reused to spare allocations.
+        self.ratio = [np.empty_like(V) for V in self.V]
+        self.work = [np.empty_like(V) for V in self.V]
         self.L = len(Ws)
 
     def data(self, l: int) -> np.ndarray:
         return self.X if l == 0 else self.W[l - 1]
 
     def error(self, l: int) -> float:
+        """D_β of layer l; for β = 1 it leaves Y ⊘ V in ``ratio[l]`` for the next H step."""
         Y, W, H, V = self.data(l), self.W[l], self.H[l], self.V[l]
-        if self.beta == 1:
-            sum_y = self.sum_x if l == 0 else float(Y.sum())
-            # Factors are floored above zero, so only X can hold zeros.
-            zeros = self.x_has_zeros if l == 0 else False
-            err, R = _kl(Y, V, sum_y, float(W.sum(axis=0) @ H.sum(axis=1)), zeros)
-            if l == 0:
-                self.ratio_x = R
-            return err
-        return _divergence(Y, W, H, V, self.beta)[0]
+        if self.beta != 1:
+            return _divergence(Y, W, H, V, self.beta)[0]
+        sum_y = self.sum_x if l == 0 else float(Y.sum())
+        sum_v = float(W.sum(axis=0) @ H.sum(axis=1))
+        R, work = self.ratio[l], self.work[l]
+        np.divide(Y, V, out=R)
+        # Factors are floored above zero, so only X can hold zeros.
+        if l == 0 and self.x_has_zeros:
+            return float(xlogy(Y, R, out=work).sum()) - sum_y + sum_v
+        np.log(R, out=work)
+        return float(np.vdot(Y, work)) - sum_y + sum_v
 
     def step(self, l: int) -> float:
         """One MM step on H_l then W_l; returns the layer's new error."""
@@ -464,10 +469,15 @@ class _DeepState:
         if last and self.constraint == "rows":
             H = upd.mu_h_step(Y, W, H, self.V[l], beta)
         else:
-            R = self.ratio_x if (l == 0 and beta == 1) else None
+            R = None
+            if beta == 1:
+                # X ⊘ V_1 is still current from the last loss; deeper data W_{l−1} moved.
+                R = self.ratio[l]
+                if l > 0:
+                    np.divide(Y, self.V[l], out=R)
             C, D = upd.h_terms(Y, W, H, self.V[l], beta, R)
             H = upd.constrained_h_step(H, C, D, beta, self.constraint)
-        V = W @ H
+        V = np.matmul(W, H, out=self.V[l])
         if last:
             W = upd.mu_w_step(Y, W, H, V, beta)
             if self.constraint == "rows":
@@ -477,13 +487,13 @@ class _DeepState:
             Wbar = self.V[l + 1]
             lam = float(self.lam[l + 1] / self.lam[l])
             if beta == 1:
-                W = upd.w_step_kl(W, H, (Y / V) @ H.T, Wbar, lam)
+                W = upd.w_step_kl(W, H, np.divide(Y, V, out=self.work[l]) @ H.T, Wbar, lam)
             elif beta == 2:
                 W = upd.w_step_frobenius(W, H, Y, Wbar, lam)
             else:
                 W = upd.w_step_beta32(W, H, Y, V, Wbar, lam)
         self.W[l], self.H[l] = W, H
-        self.V[l] = W @ H
+        np.matmul(W, H, out=self.V[l])
         return self.error(l)
 
 
@@ -508,7 +518,9 @@ class _MinVolState(_DeepState):
 
     def step(self, l: int) -> float:
         Y, W, H = self.data(l), self.W[l], self.H[l]
-        R = self.ratio_x if l == 0 and self.ratio_x is not None else Y / self.V[l]
+        R = self.ratio[l]
+        if l > 0:
+            np.divide(Y, self.V[l], out=R)
         Q = R @ H.T
         a = float(self.alpha[l] / self.lam[l])
         if l == self.L - 1:
