@@ -343,3 +343,23 @@ def test_samson_minvol_has_the_lowest_sad_and_layer_two_merges_materials():
     assert sorted(len(c) for c in children) == [1, 2]
     assert [int(perm[1])] in children
     assert minvol.coefficients(2).shape == (2, X.shape[1])
+
+
+@pytest.mark.parametrize("beta", [1.5, 2.0])
+def test_h_step_stays_mm_when_the_multiplier_is_positive(beta):
+    # Y far below W H makes Σ_j H C / D < 1, i.e. μ > 0, where H C / (D − μ) (the
+    # authors' rule) can increase D_β; the step then uses H (C + μ) / D instead.
+    from nmfcore.divergence import elementwise_divergence
+
+    rng = np.random.default_rng(15)
+    for _ in range(20):
+        Y = 0.1 * rng.random((20, 15))
+        W = rng.random((20, 3))
+        H = rng.random((3, 15))
+        H /= H.sum(axis=1, keepdims=True)
+        C, D = upd.h_terms(Y, W, H, W @ H, beta)
+        assert ((H * C / D).sum(axis=1) < 1).any()
+        H_new = upd.constrained_h_step(H, C, D, beta, "rows")
+        np.testing.assert_allclose(H_new.sum(axis=1), 1.0, atol=1e-12)
+        before = elementwise_divergence(Y, W @ H, beta).sum()
+        assert elementwise_divergence(Y, W @ H_new, beta).sum() <= before
