@@ -23,10 +23,11 @@ def _layer_view(ds, layer, index: int) -> None:
     if kind == "images" and ds.image_shape is not None:
         st.plotly_chart(plot.image_grid(W, ds.image_shape), key=f"basis_{index}")
     elif kind == "hyperspectral" and ds.spatial_shape is not None:
-        st.markdown(f"**Endmember spectra · {layer.name}**")
-        st.plotly_chart(plot.spectra(W, wavelengths=ds.wavelengths), key=f"spectra_{index}")
-        st.markdown(f"**Abundance maps · {layer.name}**")
-        st.plotly_chart(plot.abundance_maps(H, ds.spatial_shape), key=f"abundance_{index}")
+        left, right = st.columns(2)
+        left.markdown(f"**Endmember spectra · {layer.name}**")
+        left.plotly_chart(plot.spectra(W, wavelengths=ds.wavelengths), key=f"spectra_{index}")
+        right.markdown(f"**Abundance maps · {layer.name}**")
+        right.plotly_chart(plot.abundance_maps(H, ds.spatial_shape), key=f"abundance_{index}")
     elif kind in ("text", "scrna"):
         what = "words" if kind == "text" else "genes"
         st.markdown(f"**Top {what} per factor · {layer.name}**")
