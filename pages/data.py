@@ -200,6 +200,7 @@ several = st.checkbox("Several files at once (images, or an ENVI header with its
 uploaded = st.file_uploader(
     f"Data file{'s' if several else ''} (at most {limit_mb} MB per file)",
     type=UPLOAD_TYPES, accept_multiple_files=several, key=f"data_upload_{several}",
+    help="Stays in this browser session only; the format and kind are detected and shown below.",
 )
 files = list(uploaded) if several else ([uploaded] if uploaded is not None else [])
 kind = None if kind_choice == KIND_CHOICES[0] else kind_choice

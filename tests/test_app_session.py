@@ -89,3 +89,26 @@ def test_uploaded_result_is_shown_and_starts_a_new_fit():
     assert refit.rank == 5
     start = nmfcore.beta_divergence(ds.X, first.W, first.H, 2)
     assert refit.loss[0] == pytest.approx(start, rel=1e-6)  # it started from the uploaded factors
+
+
+def test_bad_parameters_and_failed_fits_end_in_a_message():
+    at = load_sample_page("faces")
+    at.switch_page("pages/model.py").run()
+    at.radio(key="family").set_value("Deep β-NMF").run()
+    at.text_input(key="deep_ranks_False").input("10, 20").run()
+    no_exception(at)
+    assert at.error and "ranks must be decreasing" in at.error[0].value
+    at.text_input(key="deep_ranks_False").input("5000, 20").run()
+    at.number_input(key="deep_init_False").set_value(1)
+    at.number_input(key="deep_iter_False").set_value(1)
+    at.run()
+    at.button(key="run_fit").click().run()
+    job = at.session_state["job"]
+    assert job.wait(TIMEOUT) is None
+    at.run()
+    no_exception(at)
+    assert at.error and at.error[0].value.startswith("The fit failed:")
+    assert not at.session_state["results"]
+    at.text_input(key="deep_ranks_False").input("6, 3").run()
+    at.button(key="run_fit").click().run()  # the page is still usable after the failure
+    assert at.session_state["job"].wait(TIMEOUT) is not None
