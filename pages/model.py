@@ -183,14 +183,10 @@ st.title("Model")
 ds = _state.require_dataset()
 m, n = ds.shape
 limit = max(1, min(m, n))
-available = {label: spec for label, spec in FAMILIES.items() if hasattr(nmfcore, spec[1])}
-missing = [label for label in FAMILIES if label not in available]
-label = st.radio("Model family", list(available), horizontal=True, key="family",
+label = st.radio("Model family", list(FAMILIES), horizontal=True, key="family",
                  help="NMF: one factorisation. Deep: layers of ever coarser factors. "
                       "GNMF: smooth over a kNN graph. pNMF: one factorisation per topological scale.")
-if missing:
-    st.caption("Not available in this build: " + ", ".join(missing))
-family, function_name = available[label]
+family, function_name = FAMILIES[label]
 n_endmembers = ds.meta.get("n_endmembers")
 defaults = default_params(ds.kind, ds.shape, family, n_endmembers=n_endmembers)
 st.caption(f"Defaults for {ds.kind} data: " + ", ".join(f"{k}={v}" for k, v in defaults.items()))

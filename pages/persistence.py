@@ -13,8 +13,8 @@ MAX_SCALE_LINES = 200
 MAX_GRAPH_ITEMS = 3000
 
 
-def _barcodes(ds, maxdim: int):
-    key = (st.session_state["fingerprint"], maxdim)
+def _barcodes(ds, fingerprint: str, maxdim: int):
+    key = (fingerprint, maxdim)
     cache = st.session_state.setdefault("barcodes", {})
     if key not in cache:
         with st.spinner("Computing persistence…"):
@@ -22,9 +22,8 @@ def _barcodes(ds, maxdim: int):
     return cache[key]
 
 
-def _item_coords(ds) -> np.ndarray:
+def _item_coords(ds, fingerprint: str) -> np.ndarray:
     cache = st.session_state.setdefault("item_coords", {})
-    fingerprint = st.session_state["fingerprint"]
     if fingerprint not in cache:
         cache[fingerprint] = plot.embed_items(ds.X)
     return cache[fingerprint]
@@ -55,19 +54,7 @@ def _cluster_scores(name: str, result, labels) -> dict[str, list[float]]:
 
 st.title("Persistence")
 ds = _state.require_dataset()
-if not hasattr(nmfcore, "barcodes"):
-    st.warning("Barcodes are not available in this build of nmfcore.")
-    st.stop()
-
-n = ds.shape[1]
-with_h1 = st.checkbox("Also compute H1 (loops)", value=n <= 1000, key="with_h1",
-                      help="H1 uses ripser; above 1000 items it runs on a greedy landmark subsample.")
-try:
-    bc = _barcodes(ds, 1 if with_h1 else 0)
-except ValueError as exc:
-    st.error(str(exc))
-    st.stop()
-st.caption(bc.note)
+fingerprint = st.session_state["fingerprint"]
 
 pnmf_names = _pnmf_results()
 result_name = None
@@ -75,6 +62,20 @@ if pnmf_names:
     result_name = st.selectbox("pNMF result", pnmf_names, index=len(pnmf_names) - 1, key="pers_result",
                                help="Its scales are the selected set; its H_t are drawn below.")
 result = _state.results()[result_name] if result_name else None
+origin = _state.info(result_name) if result_name else None
+if origin is not None and origin.dataset is not None and origin.fingerprint != fingerprint:
+    ds, fingerprint = origin.dataset, origin.fingerprint
+    st.caption("Showing the data this pNMF result was fitted on, not the data loaded now.")
+
+n = ds.shape[1]
+with_h1 = st.checkbox("Also compute H1 (loops)", value=n <= 1000, key="with_h1",
+                      help="H1 uses ripser; above 1000 items it runs on a greedy landmark subsample.")
+try:
+    bc = _barcodes(ds, fingerprint, 1 if with_h1 else 0)
+except ValueError as exc:
+    st.error(str(exc))
+    st.stop()
+st.caption(bc.note)
 
 full = nmfcore.canonical_scales(bc)
 if result is not None and getattr(result, "scales", None) is not None:
@@ -101,7 +102,7 @@ st.caption(f"{full.size} canonical scales (grey{'' if lines is not None else ', 
            f"the {selected.size} selected in red; the slider's scale dashed.")
 
 labels = _state.labels_of(ds)
-coords = _item_coords(ds)
+coords = _item_coords(ds, fingerprint)
 edges, edge_note = _graph_edges(ds, bc, eps)
 left, right = st.columns(2)
 left.plotly_chart(plot.embedding(coords, color=labels, edges=edges, hover=ds.item_names,
