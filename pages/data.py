@@ -169,12 +169,22 @@ def _preprocessing(ds) -> None:
         elif ds.kind == "hyperspectral":
             if st.checkbox("Drop bad bands", key="pre_bands", help="Remove noisy or saturated bands."):
                 options["drop_bad_bands"] = True
-        elif ds.kind == "images" and ds.image_shape is not None:
+        elif ds.kind == "images" and ds.image_shape is not None and "files" in source:
+            # resizing applies to image files (one by one or zipped), not to stored arrays
             c1, c2 = st.columns(2)
             h = int(c1.number_input("Height", 2, 4096, ds.image_shape[0], key="pre_h", help="Resize every image."))
             w = int(c2.number_input("Width", 2, 4096, ds.image_shape[1], key="pre_w", help="Resize every image."))
             if (h, w) != tuple(ds.image_shape):
                 options["size"] = (h, w)
+        if ds.meta.get("variable"):
+            st.caption(f"Variable: {ds.meta['variable']}")
+            variable = st.text_input("Variable to use instead", key="pre_variable",
+                                     help="Name of another matrix in the file (leave empty for the default).")
+            if variable.strip():
+                options["variable"] = variable.strip()
+        if ds.kind == "matrix" and st.checkbox("Transpose (rows are the items)", key="pre_transpose",
+                                               help="NMF treats columns as items; tick if the file has one item per row."):
+            options["transpose"] = True
         if st.button("Apply preprocessing", key="apply_pre"):
             _load({**source, "kind": ds.kind}, options)
             st.rerun()

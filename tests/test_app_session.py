@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -112,3 +114,35 @@ def test_bad_parameters_and_failed_fits_end_in_a_message():
     at.text_input(key="deep_ranks_False").input("6, 3").run()
     at.button(key="run_fit").click().run()  # the page is still usable after the failure
     assert at.session_state["job"].wait(TIMEOUT) is not None
+
+
+def test_preprocessing_reloads_the_sample_with_the_options():
+    at = load_sample_page("scrna")
+    at.number_input(key="pre_n_top_genes").set_value(100)
+    at.button(key="apply_pre").click().run()
+    no_exception(at)
+    ds = at.session_state["dataset"]
+    assert ds.shape == (100, 700)
+    assert any("highly variable" in str(step) for step in ds.meta["steps"])
+    assert at.metric[1].value == "100 × 700"
+
+
+def test_uploaded_images_are_resized_on_request():
+    from PIL import Image
+
+    payloads = []
+    for k in range(3):
+        buffer = io.BytesIO()
+        Image.fromarray((np.random.default_rng(k).random((20, 16)) * 255).astype(np.uint8)).save(buffer, "PNG")
+        payloads.append((f"face{k}.png", buffer.getvalue(), "image/png"))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.checkbox(key="several").check().run()
+    at.file_uploader(key="data_upload_True").set_value(payloads).run()
+    no_exception(at)
+    assert at.session_state["dataset"].image_shape == (20, 16)
+    at.number_input(key="pre_h").set_value(10)
+    at.number_input(key="pre_w").set_value(8)
+    at.button(key="apply_pre").click().run()
+    no_exception(at)
+    ds = at.session_state["dataset"]
+    assert ds.image_shape == (10, 8) and ds.shape == (80, 3)
