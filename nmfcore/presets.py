@@ -105,7 +105,7 @@ def _literal(value: Any) -> str:
     return repr(value)
 
 
-def python_snippet(params: dict[str, Any], data_call: str) -> str:
+def python_snippet(params: dict[str, Any], data_call: str, *, densify: bool = False) -> str:
     """Python code that reruns a fit with ``nmfcore``.
 
     Parameters
@@ -115,6 +115,8 @@ def python_snippet(params: dict[str, Any], data_call: str) -> str:
         keyword arguments.
     data_call : str
         Expression that loads the data set, e.g. ``'nmfcore.load_sample("faces")'``.
+    densify : bool
+        Pass ``data.X.toarray()`` (deep NMF of sparse data runs on a dense copy).
 
     Returns
     -------
@@ -138,7 +140,7 @@ def python_snippet(params: dict[str, Any], data_call: str) -> str:
         if notes:
             lines.append("# recorded with the result, not arguments: "
                          + ", ".join(f"{k}={_literal(v)}" for k, v in notes.items()))
-    call = [f"result = nmfcore.{model}(", "    data.X,"]
+    call = [f"result = nmfcore.{model}(", "    data.X.toarray()," if densify else "    data.X,"]
     for key, value in args.items():
         text = _literal(value)
         note = "  # arrays of the original run; load them to reproduce exactly" if "..." in text else ""

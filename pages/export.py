@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import scipy.sparse as sp
 import streamlit as st
 
 import nmfcore
@@ -13,13 +14,21 @@ UPLOAD_TYPES = ["npz", "h5ad", "json"]
 
 
 def _data_call(name: str) -> str:
-    label = st.session_state.get("dataset_label") or ""
     meta = _state.info(name)
-    if meta is not None and meta.dataset is not None and label.startswith("sample "):
-        return f'nmfcore.load_sample("{label.removeprefix("sample ")}")'
-    if label.startswith("upload "):
-        return f'nmfcore.load("{label.removeprefix("upload ")}")'
-    return 'nmfcore.load("your_data_file")'
+    source = st.session_state.get("data_source") or {}
+    if meta is None or meta.dataset is None or meta.fingerprint != st.session_state.get("fingerprint"):
+        return 'nmfcore.load("your_data_file")'
+    options = dict(st.session_state.get("data_options") or {})
+    if "sample" in source and not options:
+        return f'nmfcore.load_sample("{source["sample"]}")'
+    if "sample" in source:
+        target = f'nmfcore.data.sample_path("{source["sample"]}")'
+    else:
+        target = repr(source["files"][0][0] if len(source["files"]) == 1 else [f for f, _ in source["files"]])
+    if source.get("kind"):
+        options = {"kind": source["kind"], **options}
+    extra = "".join(f", {key}={value!r}" for key, value in options.items())
+    return f"nmfcore.load({target}{extra})"
 
 
 def _png(result, ds) -> bytes:
@@ -91,7 +100,8 @@ if name is not None:
     ds = _state.dataset_for(name)
     _downloads(name, result, ds)
     st.subheader("Reproduce in Python")
-    st.code(python_snippet(result.params, _data_call(name)), language="python")
+    dense = result.params.get("model") == "deep_nmf" and ds is not None and sp.issparse(ds.X)
+    st.code(python_snippet(result.params, _data_call(name), densify=dense), language="python")
 else:
     st.info("No result yet: run a model on the Model page, or upload an exported result below.")
 _upload_result()

@@ -146,3 +146,19 @@ def test_uploaded_images_are_resized_on_request():
     no_exception(at)
     ds = at.session_state["dataset"]
     assert ds.image_shape == (10, 8) and ds.shape == (80, 3)
+
+
+def test_python_snippet_on_the_export_page_reruns_the_fit():
+    at = load_sample_page("scrna")
+    at.number_input(key="pre_n_top_genes").set_value(60)
+    at.button(key="apply_pre").click().run()
+    name = fit_from_model_page(at, "Deep β-NMF", {"deep_init_False": 3, "deep_iter_False": 3})
+    at.switch_page("pages/export.py").run()
+    no_exception(at)
+    code = at.code[0].value
+    assert "n_top_genes=60" in code and "data.X.toarray()" in code
+    namespace: dict = {}
+    exec(compile(code, "snippet", "exec"), namespace)
+    original = at.session_state["results"][name]
+    for mine, theirs in zip(namespace["result"].layers(), original.layers()):
+        np.testing.assert_allclose(mine.W, theirs.W, rtol=1e-6, atol=1e-10)
