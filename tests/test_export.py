@@ -213,3 +213,21 @@ def test_gnmf_replays_and_a_custom_graph_must_be_passed_again():
         export.replay(export.recipe(custom, data), data)
     again = export.replay(export.recipe(custom, data), data, graph=graph)
     np.testing.assert_array_equal(again.W, custom.W)
+
+
+def test_deep_nmf_layers_round_trip_and_replay():
+    from nmfcore.deep import deep_nmf
+
+    data = nmfcore.load(npy(np.random.default_rng(2).random((15, 30))), name="d.npy")
+    result = deep_nmf(data.X, [4, 2], max_iter=5, init_iter=10, random_state=0)
+    assert result.params["model"] == "deep_nmf" and len(result.layers()) == 2
+    for writer, name in ((export.to_npz, "d.npz"), (export.to_h5ad, "d.h5ad")):
+        back = export.read_result(_named(writer(result, data), name))
+        assert back.params["ranks"] == [4, 2]
+        for original, read in zip(result.layers(), back.layers()):
+            np.testing.assert_array_equal(read.W, original.W)
+            np.testing.assert_array_equal(read.H, original.H)
+    replayed = export.replay(export.recipe(result, data), data)
+    for original, again in zip(result.layers(), replayed.layers()):
+        np.testing.assert_array_equal(again.W, original.W)
+        np.testing.assert_array_equal(again.H, original.H)
