@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+import nmfcore
 from nmfcore import plot
 from pages import _state
 
@@ -28,6 +29,12 @@ def _layer_view(ds, layer, index: int) -> None:
         left.plotly_chart(plot.spectra(W, wavelengths=ds.wavelengths), key=f"spectra_{index}")
         right.markdown(f"**Abundance maps · {layer.name}**")
         right.plotly_chart(plot.abundance_maps(H, ds.spatial_shape), key=f"abundance_{index}")
+        truth = (ds.meta.get("ground_truth") or {}).get("W")
+        if truth is not None and truth.shape == W.shape:
+            mean_sad, per_column, _ = nmfcore.spectral_angle_distance(W, truth)
+            left.metric("Mean spectral angle to the true endmembers", f"{mean_sad:.2f}°",
+                        help="Hungarian-matched; per endmember: "
+                             + ", ".join(f"{a:.1f}°" for a in per_column))
     elif kind in ("text", "scrna"):
         what = "words" if kind == "text" else "genes"
         st.markdown(f"**Top {what} per factor · {layer.name}**")

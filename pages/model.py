@@ -187,7 +187,8 @@ label = st.radio("Model family", list(FAMILIES), horizontal=True, key="family",
                  help="NMF: one factorisation. Deep: layers of ever coarser factors. "
                       "GNMF: smooth over a kNN graph. pNMF: one factorisation per topological scale.")
 family, function_name = FAMILIES[label]
-n_endmembers = ds.meta.get("n_endmembers")
+truth = ds.meta.get("ground_truth")
+n_endmembers = truth["W"].shape[1] if truth else None
 defaults = default_params(ds.kind, ds.shape, family, n_endmembers=n_endmembers)
 st.caption(f"Defaults for {ds.kind} data: " + ", ".join(f"{k}={v}" for k, v in defaults.items()))
 

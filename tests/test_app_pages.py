@@ -37,6 +37,8 @@ def test_every_page_with_every_family(sample):
             text = texts(at)
             for layer in layers[:shown]:
                 assert marker + layer.name in text
+        if kind == "hyperspectral" and layers[0].W.shape[1] == 4:  # the sample has 4 true endmembers
+            assert any(m.label == "Mean spectral angle to the true endmembers" for m in at.metric)
         if model == "deep_nmf" and len(layers) > 1:
             assert any(s.value in ("Merge tree between layers", "Topic hierarchy") for s in at.subheader)
 
