@@ -26,13 +26,23 @@ from nmfcore.metrics import (
 )
 
 # --- deep NMF (issue 7) ---
+from nmfcore.deep import DeepNMFResult, deep_nmf, multilayer_nmf
 
 # --- topology, GNMF and persistent NMF (issue 6) ---
+from nmfcore.topology import Barcodes, barcodes, canonical_scales, euclidean_mst
+from nmfcore.graphs import ScaleGraphs, knn_graph, scale_graphs
+from nmfcore.gnmf import gnmf
+from nmfcore.pnmf import PNMFResult, pnmf
 
 # --- data loading and export (issue 3) ---
+from nmfcore import export
+from nmfcore.data import DataError, Dataset, load, load_sample, samples
 
 # --- judging factorisations (issue 4) ---
 
 # --- app support: jobs and estimates (issue 5) ---
+from nmfcore.estimate import FitEstimate, estimate_fit
+from nmfcore.jobs import FitJob, JobProgress, data_fingerprint, fit_key
+from nmfcore.presets import default_params
 
 __version__ = "0.1.0"
