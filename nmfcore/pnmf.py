@@ -50,7 +50,7 @@ from nmfcore.topology import SCALE_METHODS, canonical_scales
 
 PREPROCESS = (None, "l2", "log1p_l2")
 # Bytes of per-scale work arrays a batch of scales may use at once.
-_BATCH_BYTES = 64 * 2**20
+_BATCH_BYTES = 16 * 2**20
 _MAX_BATCH = 64
 
 
@@ -192,6 +192,16 @@ def _x_ht_batch(X, Hb: np.ndarray) -> np.ndarray:
     return out.reshape(-1, c, r).transpose(1, 0, 2)
 
 
+def _increments(H: np.ndarray, chunk: int = 32) -> np.ndarray:
+    """‖H_{t+1} - H_t‖_F for t = 0..T-2, a few scales at a time (no T x r x n temporary)."""
+    out = np.empty(max(H.shape[0] - 1, 0))
+    for start in range(0, out.size, chunk):
+        stop = min(start + chunk, out.size)
+        diff = H[start + 1 : stop + 1] - H[start:stop]
+        out[start:stop] = np.sqrt(np.einsum("tij,tij->t", diff, diff))
+    return out
+
+
 def _unit_columns_step(Wb: np.ndarray, XHt: np.ndarray, HHt: np.ndarray) -> None:
     """Exact minimisation of ‖X - W H‖² over each column of W on the unit sphere, in place.
 
@@ -203,7 +213,7 @@ def _unit_columns_step(Wb: np.ndarray, XHt: np.ndarray, HHt: np.ndarray) -> None
     Wb : (c, m, r); XHt : (c, m, r) = X H_tᵀ; HHt : (c, r, r).
     """
     for k in range(Wb.shape[2]):
-        v = XHt[:, :, k] - np.einsum("tmr,tr->tm", Wb, HHt[:, :, k]) + Wb[:, :, k] * HHt[:, k, k][:, None]
+        v = XHt[:, :, k] - (Wb @ HHt[:, :, k, None])[:, :, 0] + Wb[:, :, k] * HHt[:, k, k][:, None]
         np.maximum(v, 0.0, out=v)
         norms = np.linalg.norm(v, axis=1)
         ok = norms > _EPS
@@ -226,7 +236,7 @@ class _Solver:
 
     def total(self) -> float:
         H = self.H
-        coupling = float(np.sum((H[1:] - H[:-1]) ** 2)) if H.shape[0] > 1 else 0.0
+        coupling = float(np.sum(_increments(H) ** 2))
         return float(
             self.recon.sum() + self.l1 * self.graph.sum() + self.l3 * np.einsum("tij,tij->", H, H) + self.l2 * coupling
         )
@@ -417,7 +427,7 @@ def pnmf(
         scales=scales,
         loss=np.asarray(losses),
         times=np.asarray(times),
-        increments=np.sqrt(np.sum((H[1:] - H[:-1]) ** 2, axis=(1, 2))),
+        increments=_increments(H),
         n_sweeps=sweep,
         converged=converged,
         stopped=stopped,
