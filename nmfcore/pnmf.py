@@ -28,8 +28,8 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from functools import partial
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np

@@ -23,7 +23,7 @@ from nmfcore._validation import check_choice, check_matrix, check_positive_int
 SCALE_METHODS = ("levels", "gaps")
 # Above this many items H1 is computed on ripser's greedy landmark subsample.
 H1_EXACT_MAX_ITEMS = 1000
-# Above this many items the top scale uses an O(n) bound search for the diameter.
+# Rows per block of the exact diameter search (memory O(n * block)).
 _DIAMETER_BLOCK = 2048
 # Non-Euclidean metrics go through ripser's dense distance matrix; refuse it when large.
 _DENSE_METRIC_MAX_ITEMS = 5000
