@@ -14,10 +14,12 @@ import numpy as np
 from nmfcore._kernels import hals_rows
 from nmfcore._mu import MUSolver
 
-# Gillis & Glineur's rule: at most 1 + α ρ inner sweeps, where ρ is the cost of
-# forming the products relative to one sweep, stopping once a sweep changes the
-# factor by less than δ times the first sweep's change.
-_ALPHA = 0.5
+# Gillis & Glineur's rule: at most 1 + α ρ inner sweeps, where ρ is the flop cost
+# of forming the products relative to one sweep, stopping once a sweep changes the
+# factor by less than δ times the first sweep's change. They suggest α = 0.5; a
+# sweep here runs at a fraction of BLAS's flop rate, and α = 0.2 reached
+# scikit-learn's loss soonest on CBCL (benchmarks/bench_nmf.py).
+_ALPHA = 0.2
 _DELTA = 0.1
 
 
@@ -43,7 +45,9 @@ class HALSSolver(MUSolver):
         WtX, WtW = self._gram_terms()
         G = np.ascontiguousarray(self.H.T)
         p = self.penalty_H
-        hals_rows(G, np.ascontiguousarray(WtX.T), WtW, p.l1, p.l2, self.inner_H, _DELTA)
+        R = G @ -WtW
+        R += WtX.T
+        hals_rows(G, R, WtW, p.l1, p.l2, self.inner_H, _DELTA)
         _revive_dead_factors(G, self.eps)
         self.H[...] = G.T
         self._cache.clear()
@@ -51,8 +55,10 @@ class HALSSolver(MUSolver):
     def update_W(self) -> None:
         """Coordinate sweeps on the rows of W with XHᵀ and HHᵀ fixed."""
         H = self.H
-        XHt = np.ascontiguousarray(self.X @ H.T)
+        HHt = H @ H.T
         p = self.penalty_W
-        hals_rows(self.W, XHt, H @ H.T, p.l1, p.l2, self.inner_W, _DELTA)
+        R = self.W @ -HHt
+        R += self.X @ H.T
+        hals_rows(self.W, R, HHt, p.l1, p.l2, self.inner_W, _DELTA)
         _revive_dead_factors(self.W, self.eps)
         self._cache.clear()

@@ -31,17 +31,20 @@ def csr_sampled_product(indptr, indices, W, Ht, out):  # pragma: no cover - comp
 
 
 @numba.njit(cache=True, fastmath=True)
-def hals_rows(G, A, B, l1, l2, max_inner, delta):  # pragma: no cover - compiled
+def hals_rows(G, R, B, l1, l2, max_inner, delta):  # pragma: no cover - compiled
     """Accelerated HALS on the rows of G, which are independent problems.
 
     Each row g of G (p x r) minimises ½ gᵀBg − aᵀg + l1 Σg + ½ l2 ‖g‖² over g ≥ 0
     by coordinate descent, repeating sweeps while the last one moved g by more
-    than ``delta`` times the first. G is updated in place.
+    than ``delta`` times the first. ``R`` holds the residual gradients a − B g
+    on entry (one matrix product for all rows); each coordinate move then costs
+    one rank-one correction, and none when the coordinate stays put (as most
+    zero entries of a sparse factor do). G and R are updated in place.
     """
     p, r = G.shape
     for i in range(p):
         g = G[i]
-        a = A[i]
+        grad = R[i]
         first = -1.0
         for _ in range(max_inner):
             change = 0.0
@@ -49,15 +52,15 @@ def hals_rows(G, A, B, l1, l2, max_inner, delta):  # pragma: no cover - compiled
                 bkk = B[k, k] + l2
                 if bkk <= 0.0:
                     continue
-                s = 0.0
-                for q in range(r):
-                    s += B[k, q] * g[q]
-                new = g[k] + (a[k] - s - l1 - l2 * g[k]) / bkk
+                new = g[k] + (grad[k] - l1 - l2 * g[k]) / bkk
                 if new < 0.0:
                     new = 0.0
                 d = new - g[k]
-                change += d * d
-                g[k] = new
+                if d != 0.0:
+                    g[k] = new
+                    for q in range(r):
+                        grad[q] -= d * B[k, q]
+                    change += d * d
             if first < 0.0:
                 first = change
             elif change <= delta * delta * first:
