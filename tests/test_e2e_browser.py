@@ -145,6 +145,21 @@ def _wait_element(driver, css: str, timeout: float = 30):
     raise AssertionError(f"no element {css!r} within {timeout} s")
 
 
+def _upload(driver, path: Path, timeout: float = 30) -> None:
+    """Send a file to the page's file input, retrying while a rerun replaces the element."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            _wait_element(driver, 'input[type="file"]').send_keys(str(path))
+            return
+        except StaleElementReferenceException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
 def _shot(driver, name: str, scroll_to: str | None = None) -> None:
     if scroll_to is not None:
         target = driver.find_element("xpath", f"//*[contains(text(), '{scroll_to}')]")
@@ -185,7 +200,7 @@ def test_upload_deep_kl_abundances_download_and_bad_file(app_url, browser, tmp_p
     _wait_text(browser, "Bundled samples")
 
     # 1. upload a hyperspectral .mat through the file input
-    _wait_element(browser, 'input[type="file"]').send_keys(str(mat_path))
+    _upload(browser, mat_path)
     _wait_text(browser, "Current data: upload samson_crop.mat")
     _wait_text(browser, "hyperspectral")
     _wait_text(browser, f"{V.shape[0]} × {CROP * CROP}")
@@ -235,9 +250,10 @@ def test_upload_deep_kl_abundances_download_and_bad_file(app_url, browser, tmp_p
 
     # 5. a bad file gives a message, not a traceback
     _nav(browser, "Data")
+    _wait_text(browser, "Bundled samples")
     bad = tmp_path / "broken.mat"
     bad.write_bytes(b"MATLAB 5.0 MAT-file, truncated" + b"\x00" * 20)
-    _wait_element(browser, 'input[type="file"]').send_keys(str(bad))
+    _upload(browser, bad)
     _wait_text(browser, "broken.mat")
     alerts = browser.find_elements("css selector", '[data-testid="stAlertContentError"]')
     deadline = time.monotonic() + 30
