@@ -73,6 +73,8 @@ class MUSolver:
             self.x_log_x = float(np.vdot(positive, np.log(positive)))
             self.x_sum = float(positive.sum())
         self._cache: dict[str, np.ndarray] = {}
+        self._buffer: np.ndarray | None = None
+        self._log_buffer: np.ndarray | None = None
 
     # -- products that the loss and the H update share -----------------------
 
@@ -87,10 +89,13 @@ class MUSolver:
     def _approximation(self) -> np.ndarray:
         """V = W H at the non-zeros of a sparse X, or in full for a dense X."""
         if "V" not in self._cache:
+            # V is rebuilt twice per iteration: reuse one buffer instead of a fresh m x n array.
+            if self._buffer is None:
+                self._buffer = np.empty(self.x.shape if self.sparse else self.X.shape, dtype=self.X.dtype)
             if self.sparse:
-                V = sampled_product(self.W, self.H, self.X)
+                V = sampled_product(self.W, self.H, self.X, out=self._buffer)
             else:
-                V = self.W @ self.H
+                V = np.matmul(self.W, self.H, out=self._buffer)
             if self.beta != 1:
                 # For KL, W, H ≥ eps already keep V > 0; other β floor V as they raise it to β − 2.
                 np.maximum(V, self.eps, out=V)
@@ -126,7 +131,11 @@ class MUSolver:
         X, M = self.X, self.mask
         if beta == 1:
             total_v = float(np.vdot(M, V)) if M is not None else float(self.W.sum(axis=0) @ self.H.sum(axis=1))
-            return self.x_log_x - float(np.vdot(X, np.log(V))) - self.x_sum + total_v + penalty
+            if self._log_buffer is None:
+                self._log_buffer = np.empty_like(V)
+            log_v = np.log(V, out=self._log_buffer)
+            x_log_v = float(np.dot(X.reshape(-1), log_v.reshape(-1)))
+            return self.x_log_x - x_log_v - self.x_sum + total_v + penalty
         if beta == 2:
             R = X - V
             d = 0.5 * R * R

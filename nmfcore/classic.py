@@ -196,7 +196,10 @@ def nmf(
     # relative to the data's scale (1e-12 and 1e12 data behave alike); D_β is
     # homogeneous of degree β, so losses are reported as s^β times the scaled ones.
     s = float(X.sum()) / (M.sum() if M is not None else X.shape[0] * X.shape[1])
-    Xs = X.multiply(1.0 / s).tocsr().astype(X.dtype) if sp.issparse(X) else (X / s).astype(X.dtype)
+    if sp.issparse(X):
+        Xs = X.multiply(1.0 / s).tocsr().astype(X.dtype)
+    else:  # C order, so that entrywise steps and flattened dot products run without copies
+        Xs = np.multiply(X, 1.0 / s, out=np.empty(X.shape, dtype=X.dtype, order="C"))
     W /= np.sqrt(s)
     H /= np.sqrt(s)
     penalty_W = Penalty.elastic_net(alpha_W, l1_ratio, s, beta)
