@@ -417,7 +417,11 @@ def _tile(values: np.ndarray, scale: int) -> np.ndarray:
 
 
 def to_png(result: Any, dataset: Dataset, *, layer: int = 0, n_cols: int | None = None) -> bytes:
-    """A PNG grid of basis images (image data) or abundance maps (hyperspectral scenes).
+    """A PNG of a layer's factors: basis images, abundance maps, or top features.
+
+    Image data gives a grid of basis images, a hyperspectral scene a grid of
+    abundance maps; any other data (text, genes, a plain matrix) a heat map of the
+    basis on each factor's top features, labelled with the feature names.
 
     Parameters
     ----------
@@ -433,7 +437,8 @@ def to_png(result: Any, dataset: Dataset, *, layer: int = 0, n_cols: int | None 
     Returns
     -------
     bytes
-        PNG, white factors on black, each tile scaled to its own maximum.
+        PNG, white factors on black, each tile (or heat-map column) scaled to its
+        own maximum.
     """
     from PIL import Image
 
@@ -446,10 +451,7 @@ def to_png(result: Any, dataset: Dataset, *, layer: int = 0, n_cols: int | None 
     elif dataset.spatial_shape is not None:
         shape, tiles = dataset.spatial_shape, list(chosen.H)
     else:
-        raise ValueError(
-            f"a PNG grid needs images (image_shape) or a hyperspectral scene (spatial_shape), "
-            f"but this data set is kind {dataset.kind!r}; export CSV or .npz instead"
-        )
+        return _top_features_png(chosen.W, dataset.feature_names)
     r = len(tiles)
     n_cols = n_cols or int(np.ceil(np.sqrt(r)))
     n_rows = int(np.ceil(r / n_cols))
@@ -462,6 +464,52 @@ def to_png(result: Any, dataset: Dataset, *, layer: int = 0, n_cols: int | None 
         canvas[y:y + h, x:x + w] = _tile(np.asarray(values, dtype=float).reshape(shape), scale)
     buffer = io.BytesIO()
     Image.fromarray(np.round(255 * canvas).astype(np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def top_feature_rows(W: np.ndarray, n_top: int = 8) -> np.ndarray:
+    """Indices of the features that rank among the ``n_top`` largest of some factor.
+
+    Parameters
+    ----------
+    W : ndarray, shape (m, r)
+    n_top : int
+
+    Returns
+    -------
+    ndarray of int
+        Feature indices grouped by the first factor that picks them, in that
+        factor's order of weight.
+    """
+    order = np.argsort(-W, axis=0)[: min(n_top, W.shape[0])]
+    seen: dict[int, None] = {}
+    for k in range(W.shape[1]):
+        for i in order[:, k]:
+            seen.setdefault(int(i), None)
+    return np.fromiter(seen, dtype=int)
+
+
+def _top_features_png(W: np.ndarray, feature_names: Any, *, n_top: int = 8, cell: tuple[int, int] = (12, 28)) -> bytes:
+    """Heat map of W on each factor's top features, names on the left, factor numbers on top."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    rows = top_feature_rows(W, n_top)
+    block = W[rows] / np.maximum(W.max(axis=0, keepdims=True), np.finfo(float).tiny)
+    names = [str(feature_names[i]) if feature_names is not None else str(i) for i in rows]
+    font = ImageFont.load_default()
+    label_w = 8 + max(int(font.getlength(n[:24])) for n in names)
+    ch, cw = cell
+    header = ch + 6
+    image = Image.new("L", (label_w + cw * W.shape[1] + 4, header + ch * len(rows) + 4), 255)
+    draw = ImageDraw.Draw(image)
+    for k in range(W.shape[1]):
+        draw.text((label_w + k * cw + 4, 2), str(k), fill=0, font=font)
+    for i, name in enumerate(names):
+        draw.text((4, header + i * ch), name[:24], fill=0, font=font)
+    heat = np.round(255 * (1 - np.clip(block, 0, 1))).astype(np.uint8)
+    image.paste(Image.fromarray(np.kron(heat, np.ones((ch, cw), dtype=np.uint8))), (label_w, header))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
     return buffer.getvalue()
 
 

@@ -33,8 +33,8 @@ def _data_call(name: str) -> str:
 
 def _png(result, ds) -> bytes:
     if ds is None:
-        raise ValueError("a PNG grid needs the data set the result came from (its image or scene shape); "
-                         "load that data on the Data page")
+        raise ValueError("a PNG needs the data set the result came from (its image shape, scene or "
+                         "feature names); load that data on the Data page")
     return export.to_png(result, ds)
 
 
@@ -48,7 +48,7 @@ def _downloads(name: str, result, ds) -> None:
         ("Download .h5ad", lambda: export.to_h5ad(result, ds), f"{stem}.h5ad", "application/octet-stream",
          "AnnData: coefficients in obsm['X_nmf'], basis in varm['NMF_basis'], recipe in uns['nmf']."),
         ("Download PNG", lambda: _png(result, ds), f"{stem}.png", "image/png",
-         "Grid of basis images or abundance maps."),
+         "Basis images or abundance maps; for text and genes, a heat map of each factor's top features."),
         ("Download recipe (JSON)", lambda: export.to_recipe_json(result, ds), f"{stem}_recipe.json",
          "application/json", "Data fingerprint, preprocessing, model, parameters, seed and versions."),
     ]

@@ -133,15 +133,26 @@ def test_png_grid_of_basis_images(fitted, faces):
     np.testing.assert_allclose(first, expected, atol=1 / 255)
 
 
-def test_png_grid_of_abundance_maps_and_refusal_for_plain_matrices():
+def test_png_grid_of_abundance_maps():
     scene = nmfcore.load_sample("hyperspectral")
     result = nmfcore.nmf(scene.X, 4, max_iter=5, random_state=0)
     image = Image.open(io.BytesIO(export.to_png(result, scene, n_cols=4)))
     scale = 64 // 40
     assert image.size == (4 * (40 * scale + 2) + 2, 40 * scale + 4)
-    matrix = nmfcore.load(b"1,2,3,4\n5,6,7,8\n9,10,11,12\n", name="m.csv")
-    with pytest.raises(ValueError, match="needs images .* or a hyperspectral scene"):
-        export.to_png(nmfcore.nmf(matrix.X, 2, max_iter=3), matrix)
+
+
+def test_png_heat_map_of_top_features_for_text():
+    text = nmfcore.load_sample("text")
+    result = nmfcore.nmf(text.X, 3, beta=1, max_iter=20, random_state=0)
+    rows = export.top_feature_rows(result.W, 8)
+    for k in range(3):  # every factor's top 8 words are in the picture
+        assert set(np.argsort(-result.W[:, k])[:8]) <= set(rows)
+    image = Image.open(io.BytesIO(export.to_png(result, text)))
+    pixels = np.asarray(image, dtype=float)
+    assert image.size[1] == 12 + 6 + 12 * rows.size + 4
+    # the heat map's darkest cell of factor 0 sits on its largest word
+    column = pixels[18:18 + 12 * rows.size:12, image.size[0] - 4 - 3 * 28 + 14]
+    assert rows[int(np.argmin(column))] == int(np.argmax(result.W[:, 0]))
 
 
 def test_recipe_has_fingerprint_seed_versions_and_replays_to_the_same_factors(fitted, faces):
