@@ -12,6 +12,8 @@ connectivity of the ε-neighbourhood graph changes.
 
 from __future__ import annotations
 
+import warnings
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -346,7 +348,9 @@ def barcodes(
                 f"{_DENSE_METRIC_MAX_ITEMS} items"
             )
         dense = Y.toarray() if sp.issparse(Y) else Y
-        finite = ripser(dense, maxdim=0, metric=metric)["dgms"][0]
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The input point cloud has more columns than rows")
+            finite = ripser(dense, maxdim=0, metric=metric)["dgms"][0]
         lengths = np.sort(finite[np.isfinite(finite[:, 1]), 1])
         edges = None
         from sklearn.metrics import pairwise_distances
@@ -362,7 +366,10 @@ def barcodes(
             landmarks = n_landmarks
         dense = Y.toarray() if sp.issparse(Y) else Y
         kwargs = {"n_perm": landmarks} if landmarks is not None else {}
-        h1 = ripser(dense, maxdim=1, metric=metric, **kwargs)["dgms"][1].astype(np.float64)
+        with warnings.catch_warnings():
+            # Items are rows of a point cloud here, even when features outnumber them.
+            warnings.filterwarnings("ignore", message="The input point cloud has more columns than rows")
+            h1 = ripser(dense, maxdim=1, metric=metric, **kwargs)["dgms"][1].astype(np.float64)
     return Barcodes(h0, h1, edges, diameter, n, metric, landmarks)
 
 
