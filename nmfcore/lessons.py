@@ -135,6 +135,29 @@ def ternary(X: np.ndarray) -> np.ndarray:
     return np.vstack([P[1] + 0.5 * P[2], np.sqrt(3) / 2 * P[2]])
 
 
+def inside_triangle(P: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """Which plane points lie in a triangle (barycentric test).
+
+    Parameters
+    ----------
+    P : ndarray, shape (2, n)
+    T : ndarray, shape (2, 3)
+        The triangle's corners, e.g. ``ternary(W)``.
+
+    Returns
+    -------
+    ndarray of bool, shape (n,)
+    """
+    a, b, c = np.asarray(T, dtype=float).T
+    v0, v1, v2 = c - a, b - a, np.asarray(P, dtype=float) - a[:, None]
+    d00, d01, d11 = v0 @ v0, v0 @ v1, v1 @ v1
+    d20, d21 = v0 @ v2, v1 @ v2
+    denominator = d00 * d11 - d01 * d01
+    u = (d11 * d20 - d01 * d21) / denominator
+    v = (d00 * d21 - d01 * d20) / denominator
+    return (u >= -1e-9) & (v >= -1e-9) & (u + v <= 1 + 1e-9)
+
+
 def separable_data(
     n: int = 120, n_vertices: int = 3, noise: float = 0.0, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -180,7 +203,7 @@ def two_exact_factorizations(
     """
     if not 0.0 <= t < 1.0:
         raise ValueError(f"t must be in [0, 1), got {t!r}")
-    X0, W, H0 = simplex_data(n=n, concentration=1.0, seed=seed)
+    _, W, H0 = simplex_data(n=n, concentration=1.0, seed=seed)
     Q = (1 - t) * np.eye(3) + t / 3 * np.ones((3, 3))
     return W @ Q @ H0, (W, Q @ H0), (W @ Q, H0)
 
@@ -317,6 +340,14 @@ def loss_noise_table(
     return rows
 
 
+def log_errors(fits: dict[str, NMFResult], V: np.ndarray) -> dict[str, float]:
+    """Mean |log10(WH / V)| of each fit against the clean V: the error as heard, in decades."""
+    return {
+        name: float(np.mean(np.abs(np.log10(np.maximum(r.W @ r.H, 1e-12) / V))))
+        for name, r in fits.items()
+    }
+
+
 def spectrogram_like(n_freq: int = 64, n_time: int = 100, level: float = 0.5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """A power spectrogram of three "notes": harmonic spectra times decaying activations.
 
@@ -401,6 +432,23 @@ def init_curves(
         for init in ("random", "nndsvd", "nndsvda", "nndsvdar")
         if not (solver == "mu" and init == "nndsvd")
     }
+
+
+def planted_example(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A 40 x 80 matrix with 4 planted parts and 4 item clusters, plus uniform noise.
+
+    Returns
+    -------
+    X : ndarray, shape (40, 80)
+    labels : ndarray of int, shape (80,)
+        The dominant part of each item.
+    """
+    rng = np.random.default_rng(seed)
+    W = np.kron(np.eye(4), np.ones((10, 1))) * (0.5 + rng.random((40, 1)))
+    labels = np.repeat(np.arange(4), 20)
+    H = 0.05 * rng.random((4, 80))
+    H[labels, np.arange(80)] += 1 + rng.random(80)
+    return W @ H + 0.1 * rng.random((40, 80)), labels
 
 
 # ---------------------------------------------------------------- lesson 5

@@ -140,7 +140,7 @@ def lesson_geometry() -> None:
                              marker=dict(size=5, color="black", opacity=0.6)))
     fig.add_trace(_polygon(L.ternary(W), "cone of W", PALETTE[1]))
     st.plotly_chart(fig, key="l2_simplex")
-    inside = float(np.mean(_inside(P, L.ternary(W))))
+    inside = float(np.mean(L.inside_triangle(P, L.ternary(W))))
     st.metric("items inside the cone of W", f"{100 * inside:.0f} %")
 
     st.subheader("Separable data: SPA and SNPA pick the extreme columns")
@@ -206,17 +206,6 @@ def lesson_geometry() -> None:
     st.dataframe({f"factor {k + 1}": np.round(runs["angles"][:, k], 1) for k in range(rank)})
 
 
-def _inside(P: np.ndarray, T: np.ndarray) -> np.ndarray:
-    a, b, c = T.T
-    v0, v1, v2 = c - a, b - a, P - a[:, None]
-    d00, d01, d11 = v0 @ v0, v0 @ v1, v1 @ v1
-    d20, d21 = v0 @ v2, v1 @ v2
-    denom = d00 * d11 - d01 * d01
-    u = (d11 * d20 - d01 * d21) / denom
-    v = (d00 * d21 - d01 * d20) / denom
-    return (u >= -1e-9) & (v >= -1e-9) & (u + v <= 1 + 1e-9)
-
-
 # ----------------------------------------------------------------------------- lesson 3
 
 
@@ -229,7 +218,7 @@ def _loss_table(noise: str, level: float):
 def _spectrogram(level: float):
     X, V = L.spectrogram_like(level=level)
     fits = L.fit_losses(X, 3)
-    return X, V, {name: r.W @ r.H for name, r in fits.items()}
+    return X, V, {name: r.W @ r.H for name, r in fits.items()}, L.log_errors(fits, V)
 
 
 def lesson_losses() -> None:
@@ -262,7 +251,7 @@ def lesson_losses() -> None:
         "invariant and also fits the quiet high harmonics."
     )
     spec_level = st.slider("Gamma noise level", 0.1, 1.0, 0.5, key="l3_spec_level")
-    Xsp, Vsp, fits = _spectrogram(spec_level)
+    Xsp, _, fits, log_errors = _spectrogram(spec_level)
     names = ["data"] + list(fits)
     fig = make_subplots(rows=1, cols=len(names), subplot_titles=names)
     for col, A in enumerate([Xsp] + list(fits.values()), start=1):
@@ -270,7 +259,6 @@ def lesson_losses() -> None:
                                  colorscale="Magma", showscale=col == 1), row=1, col=col)
     fig.update_layout(height=320, margin=dict(t=40, b=10))
     st.plotly_chart(fig, key="l3_spec")
-    log_errors = {name: float(np.mean(np.abs(np.log10(np.maximum(A, 1e-12) / Vsp)))) for name, A in fits.items()}
     st.dataframe({"loss": list(log_errors), "mean |log10(WH / clean)|": np.round(list(log_errors.values()), 3)})
 
 

@@ -8,18 +8,9 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from nmfcore.judge import compare_results, rank_scan, score_result
+from nmfcore.lessons import planted_example
 
 PLANTED = "planted rank-4 example"
-
-
-@st.cache_data(show_spinner=False)
-def _planted() -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(0)
-    W = np.kron(np.eye(4), np.ones((10, 1))) * (0.5 + rng.random((40, 1)))
-    labels = np.repeat(np.arange(4), 20)
-    H = 0.05 * rng.random((4, 80))
-    H[labels, np.arange(80)] += 1 + rng.random(80)
-    return W @ H + 0.1 * rng.random((40, 80)), labels
 
 
 def _data_choice() -> tuple[str, object, np.ndarray | None]:
@@ -28,7 +19,7 @@ def _data_choice() -> tuple[str, object, np.ndarray | None]:
     options.append(PLANTED)
     choice = st.radio("data", options, key="rank_data", horizontal=True)
     if choice == PLANTED:
-        X, labels = _planted()
+        X, labels = planted_example()
         return choice, X, labels
     labels = getattr(session, "labels", None)
     return choice, session.X, None if labels is None else np.asarray(labels)

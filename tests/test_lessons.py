@@ -30,6 +30,12 @@ def test_simplex_data_lies_in_the_cone_and_ternary_maps_corners():
         L.ternary(np.ones((4, 2)))
 
 
+def test_inside_triangle():
+    T = L.ternary(np.eye(3))
+    inside = L.inside_triangle(np.array([[0.5, 0.5, 2.0], [0.2, -0.1, 0.2]]), T)
+    assert inside.tolist() == [True, False, False]
+
+
 def test_separable_polygon_snpa_finds_all_vertices_spa_cannot_beyond_three():
     X, vertices = L.separable_data(n_vertices=5)
     assert set(snpa(X, 5, normalize=True).extra["indices"].tolist()) == set(vertices.tolist())
@@ -85,6 +91,7 @@ def test_spectrogram_itakura_saito_fits_the_quiet_parts_better():
     fits = L.fit_losses(X, 3)
     log_error = {name: np.mean(np.abs(np.log10(np.maximum(r.W @ r.H, 1e-12) / V))) for name, r in fits.items()}
     assert log_error["Itakura–Saito (β=0)"] < log_error["Frobenius (β=2)"]
+    assert L.log_errors(fits, V) == pytest.approx(log_error)
 
 
 def test_solver_curves_share_the_start_and_hals_ends_lower():
