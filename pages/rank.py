@@ -9,20 +9,20 @@ from plotly.subplots import make_subplots
 
 from nmfcore.judge import compare_results, rank_scan, score_result
 from nmfcore.lessons import planted_example
+from pages import _state
 
 PLANTED = "planted rank-4 example"
 
 
-def _data_choice() -> tuple[str, object, np.ndarray | None]:
+def _data_choice() -> tuple[str, object, object]:
+    """Name, X, and the data set (None for the planted example)."""
     session = st.session_state.get("dataset")
     options = ([st.session_state.get("dataset_label") or "current data set"] if session is not None else [])
     options.append(PLANTED)
     choice = st.radio("data", options, key="rank_data", horizontal=True)
     if choice == PLANTED:
-        X, labels = planted_example()
-        return choice, X, labels
-    labels = getattr(session, "labels", None)
-    return choice, session.X, None if labels is None else np.asarray(labels)
+        return choice, planted_example()[0], None
+    return choice, session.X, session
 
 
 def _scan_figure(scan) -> go.Figure:
@@ -53,7 +53,9 @@ def rank_section() -> None:
         "stay near 1. The suggested rank (red) is the most stable rank among those past the "
         "elbow of the error curve."
     )
-    name, X, labels = _data_choice()
+    name, X, ds = _data_choice()
+    labels = planted_example()[1] if ds is None else _state.labels_of(ds)
+    truth = None if ds is None else (getattr(ds, "meta", None) or {}).get("ground_truth")
     c1, c2, c3, c4 = st.columns(4)
     low, high = c1.slider("ranks", 1, min(20, min(X.shape)), (2, min(7, min(X.shape))), key="rank_range")
     n_runs = c2.slider("runs per rank", 3, 20, 6, key="rank_runs")
@@ -80,13 +82,19 @@ def rank_section() -> None:
     keep = st.selectbox("keep the best run of rank", list(scan.ranks), key="rank_keep",
                         index=list(scan.ranks).index(scan.suggested_rank) if scan.suggested_rank in scan.ranks else 0)
     if st.button("Keep it for comparison and export", key="rank_keep_button"):
-        results = st.session_state.setdefault("results", {})
-        results[f"NMF r={keep} · rank scan of {name}"] = scan.best[int(keep)]
-        st.success(f"Kept as 'NMF r={keep} · rank scan of {name}'.")
-    if labels is not None and scan.suggested_rank is not None:
-        scores = score_result(scan.best[scan.suggested_rank], labels=labels)
-        st.caption("Clustering of the items by the suggested rank's H against the known labels:")
-        st.dataframe(scores)
+        kept = _state.add_result(scan.best[int(keep)], "nmf", ds=ds, key=None,
+                                 source=f"r={keep} · rank scan of {name}")
+        st.success(f"Kept as '{kept}'.")
+    if scan.suggested_rank is not None and (labels is not None or truth is not None):
+        scores = score_result(scan.best[scan.suggested_rank], labels=labels,
+                              W_true=None if truth is None else truth["W"])
+        st.caption("The suggested rank's best run against the known labels (k-means on H) "
+                   "and ground truth (spectral angle distance):")
+        st.dataframe([
+            {"layer": layer, **{key: (", ".join(f"{v:.1f}" for v in value) if np.ndim(value) else value)
+                                for key, value in entry.items()}}
+            for layer, entry in scores.items()
+        ])
 
 
 def compare_section() -> None:

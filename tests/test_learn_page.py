@@ -88,7 +88,7 @@ def test_rank_page_scans_the_planted_example_and_marks_rank_4():
     assert metrics["suggested rank"] == "4"
     assert metrics["by cophenetic correlation"] == "4" and metrics["by silhouette"] == "4"
     at.button(key="rank_keep_button").click().run()
-    assert list(at.session_state["results"]) == ["NMF r=4 · rank scan of planted rank-4 example"]
+    assert list(at.session_state["results"]) == ["nmf · r=4 · rank scan of planted rank-4 example"]
 
 
 def test_rank_page_compares_kept_results():
@@ -109,3 +109,20 @@ def test_rank_page_compares_kept_results():
     at.selectbox(key="cmp_b").set_value("other").run()
     assert not at.exception
     assert float(_metrics(at)["mean angle between matched factors"].rstrip("°")) > 5
+
+
+def test_rank_page_uses_the_session_data_set_and_its_ground_truth():
+    from nmfcore import load_sample
+
+    at = AppTest.from_file(str(PAGES / "rank.py"), default_timeout=60)
+    at.session_state["dataset"] = load_sample("hyperspectral")
+    at.session_state["dataset_label"] = "hyperspectral sample"
+    at.run()
+    assert at.radio(key="rank_data").value == "hyperspectral sample"
+    at.slider(key="rank_range").set_value((4, 5)).run()  # at least the 4 true endmembers
+    at.slider(key="rank_runs").set_value(3).run()
+    at.button(key="rank_run").click().run()
+    assert not at.exception
+    assert _metrics(at)["suggested rank"] in {"4", "5"}
+    scores = at.dataframe[-1].value
+    assert scores["sad_mean_deg"].iloc[0] < 20
