@@ -9,7 +9,6 @@ Every function works through the interface shared by all result types:
 from __future__ import annotations
 
 import csv
-import hashlib
 import importlib
 import inspect
 import io
@@ -28,6 +27,7 @@ import scipy.sparse as sp
 from nmfcore.data.dataset import Dataset
 from nmfcore.data.errors import DataError
 from nmfcore.data.source import as_source
+from nmfcore.jobs import data_fingerprint
 from nmfcore.results import Layer
 
 RECIPE_FORMAT = "nmfcore-recipe"
@@ -110,22 +110,6 @@ def _from_json(value: Any) -> Any:
     return value
 
 
-def _fingerprint(X: Any) -> str:
-    digest = hashlib.sha256()
-    if sp.issparse(X):
-        X = sp.csr_matrix(X, dtype=np.float64)
-        X.sum_duplicates()
-        X.sort_indices()
-        digest.update(f"csr{X.shape}".encode())
-        for part in (X.indptr.astype(np.int64), X.indices.astype(np.int64), X.data):
-            digest.update(np.ascontiguousarray(part).tobytes())
-    else:
-        X = np.ascontiguousarray(X, dtype=np.float64)
-        digest.update(f"dense{X.shape}".encode())
-        digest.update(X.tobytes())
-    return digest.hexdigest()
-
-
 def _versions() -> dict[str, str]:
     import nmfcore
 
@@ -182,7 +166,7 @@ def recipe(result: Any, dataset: Dataset | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if dataset is not None:
         data = {
-            "fingerprint": _fingerprint(dataset.X),
+            "fingerprint": data_fingerprint(dataset.X),
             "shape": list(dataset.shape),
             "sparse": dataset.is_sparse,
             "kind": dataset.kind,
@@ -269,7 +253,7 @@ def replay(recipe_: Any, X: Any, *, check_data: bool = True, **overrides: Any) -
     found = read_recipe(recipe_)
     matrix = X.X if isinstance(X, Dataset) else X
     expected = found.get("data", {}).get("fingerprint")
-    if check_data and expected and _fingerprint(matrix) != expected:
+    if check_data and expected and data_fingerprint(matrix) != expected:
         steps = "; ".join(found["data"].get("steps", [])) or "none"
         raise ValueError(
             f"X (shape {tuple(matrix.shape)}) is not the data of this recipe (fingerprint "

@@ -229,18 +229,20 @@ def data_fingerprint(X: Any) -> str:
     Returns
     -------
     str
-        Equal for equal matrices, whatever their memory layout.
+        Equal for equal values, whatever the memory layout, index width or
+        floating precision (values are hashed as float64).
     """
     digest = hashlib.sha256()
     if sp.issparse(X):
-        X = sp.csr_matrix(X)
+        X = sp.csr_matrix(X, dtype=np.float64)
         X.sum_duplicates()
-        digest.update(f"csr{X.shape}{X.dtype}".encode())
-        for part in (X.indptr, X.indices, X.data):
+        X.sort_indices()
+        digest.update(f"csr{X.shape}".encode())
+        for part in (X.indptr.astype(np.int64), X.indices.astype(np.int64), X.data):
             digest.update(np.ascontiguousarray(part).tobytes())
     else:
-        X = np.ascontiguousarray(X)
-        digest.update(f"dense{X.shape}{X.dtype}".encode())
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        digest.update(f"dense{X.shape}".encode())
         digest.update(X.tobytes())
     return digest.hexdigest()
 
