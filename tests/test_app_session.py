@@ -26,6 +26,18 @@ def test_cached_refit_is_reused_and_views_do_not_refit():
     assert at.session_state["job"] is job and list(at.session_state["results"]) == [name]
 
 
+def test_each_session_sees_only_its_own_data_and_results():
+    first = load_sample_page("faces")
+    fit_from_model_page(first, "NMF", {"nmf_iter": 10})
+    second = load_sample_page("text")
+    assert "results" not in second.session_state or not second.session_state["results"]
+    second.switch_page("pages/layers.py").run()
+    no_exception(second)
+    assert len(first.session_state["results"]) == 1
+    assert first.session_state["dataset"].kind == "images"
+    assert second.session_state["dataset"].kind == "text"
+
+
 def test_stop_keeps_a_partial_result():
     at = load_sample_page("faces")
     at.switch_page("pages/model.py").run()
