@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from nmfcore import _deep_kernels as kernels
+
 _NEWTON_MAX_ITER = 100
 
 
@@ -52,37 +54,31 @@ def wright_omega(z: np.ndarray) -> np.ndarray:
     """
     z = np.asarray(z)
     dtype = z.dtype if z.dtype in (np.float32, np.float64) else np.dtype(np.float64)
-    z = z.astype(dtype, copy=False)
+    flat = np.ascontiguousarray(z, dtype=dtype).ravel()
+    Z = np.empty_like(flat)
+    w = np.empty_like(flat)
+    low, high = _omega_bounds(dtype)
+    kernels.clip_start(flat, low, high, Z, w)
+    return _omega_from_start(Z, w).reshape(z.shape)
+
+
+def _omega_bounds(dtype: np.dtype) -> tuple[float, float]:
     # Beyond these bounds ω is 0 or z − log z to machine precision anyway; the
     # clip keeps every intermediate finite.
-    low, high = (-740.0, 1e300) if dtype == np.float64 else (-103.0, 1e30)
-    z = np.clip(z, low, high).astype(dtype, copy=False)
+    return (-740.0, 1e300) if dtype == np.float64 else (-103.0, 1e30)
+
+
+def _omega_from_start(Z: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """ω(Z) for flat contiguous Z already clipped, in place in w, which holds −|Z| on entry."""
     # Start from log(1 + e^z) (exact in both tails), then two steps of Fritsch's
-    # fourth-order iteration reach machine precision; in-place to save passes.
-    w = np.abs(z)
-    np.negative(w, out=w)
+    # fourth-order iteration reach machine precision.
     np.exp(w, out=w)
-    np.log1p(w, out=w)
-    w += np.maximum(z, 0.0)
-    r = np.empty_like(w)
-    t = np.empty_like(w)
-    p = np.empty_like(w)
+    logw = np.add(w, 1.0)
+    np.log(logw, out=logw)
+    kernels.softplus_start(w, logw, Z)
     for _ in range(2):
-        np.log(w, out=r)
-        np.add(r, w, out=r)
-        np.subtract(z, r, out=r)  # r = z − w − log w
-        np.add(w, 1.0, out=t)
-        np.multiply(r, 2.0 / 3.0, out=p)
-        np.add(p, t, out=p)
-        np.multiply(p, 2.0, out=p)  # p = 2 (1 + w + 2r/3)
-        np.divide(r, t, out=t)  # t = r / (1 + w)
-        np.subtract(p, t, out=r)
-        np.multiply(r, t, out=r)
-        np.subtract(p, t, out=p)
-        np.subtract(p, t, out=p)
-        np.divide(r, p, out=r)
-        np.add(r, 1.0, out=r)
-        np.multiply(w, r, out=w)
+        np.log(w, out=logw)
+        kernels.fritsch_step(w, Z, logw)
     return w
 
 
@@ -268,22 +264,23 @@ def w_step_kl(
     ndarray, shape (m, r)
     """
     eps = tiny(W.dtype)
-    a_over = H.sum(axis=1) / lam
-    B = W * Q
-    empty = B == 0
+    a_over = np.ascontiguousarray(H.sum(axis=1) / lam)
+    B = np.ascontiguousarray(W * Q)
     with np.errstate(divide="ignore"):
-        z = np.log(B)
-        z -= np.log(Wbar)
-    z += (a_over - np.log(lam))[None, :]  # z = log(B/λ) + A/λ with A = 1Hᵀ − λ log W̄
-    omega = wright_omega(z)
-    if empty.any():
-        # ω e^ω = e^z gives B / (λ ω) = W̄ exp(ω − a/λ), the minimiser W̄ e^{−a/λ}
-        # where B = 0 (a zero row of Y), where the direct form is 0/0.
-        fallback = Wbar * np.exp(omega - a_over)
-        B[empty] = (fallback[empty] * lam) * omega[empty]
-    out = np.divide(B, omega, out=B)
-    out *= 1.0 / lam
-    return np.maximum(out, eps, out=out)
+        log_b = np.log(B)
+    log_wbar = np.log(Wbar, out=np.empty_like(B))
+    # z = log(B/λ) + A/λ with A = 1Hᵀ − λ log W̄, clipped as in wright_omega.
+    shift = np.ascontiguousarray(a_over - np.log(lam))
+    low, high = _omega_bounds(B.dtype)
+    # Z overwrites log W̄ and −|Z| overwrites log B, entry by entry.
+    Z, S = log_wbar, log_b
+    kernels.shift_clip_start(log_b, log_wbar, shift, low, high, Z, S)
+    omega = _omega_from_start(Z.ravel(), S.ravel()).reshape(B.shape)
+    # ω e^ω = e^z gives B / (λ ω) = W̄ exp(ω − a/λ), the minimiser W̄ e^{−a/λ}
+    # where B = 0 (a zero row of Y), where the direct form is 0/0.
+    out = np.empty_like(B)
+    kernels.kl_w_finish(B, omega, Wbar, a_over, 1.0 / lam, eps, out)
+    return out
 
 
 def w_step_beta32(

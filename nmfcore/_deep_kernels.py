@@ -1,0 +1,94 @@
+"""Compiled entrywise passes of the deep KL-NMF W step (Wright omega).
+
+NumPy evaluates the Wright-omega iteration as some thirty separate passes over
+the (m x r) arrays, each with its own temporary. These kernels fuse the
+arithmetic between the transcendental functions into single passes; log, exp
+and log1p stay in NumPy, whose vectorised versions are several times faster
+than the scalar libm calls numba makes. Kernels take C-contiguous arrays and
+write into the buffers they are given.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+
+# Clipping meets ±inf (log 0) and must not assume finite inputs.
+_INF_SAFE = {"nsz", "arcp", "contract", "afn", "reassoc"}
+_NO_REASSOC = {"nsz", "arcp", "afn"}
+
+
+@numba.njit(cache=True, fastmath=_INF_SAFE, error_model="numpy")
+def shift_clip_start(log_b, log_wbar, shift, low, high, Z, S):  # pragma: no cover - compiled
+    """Z = clip(log B − log W̄ + shift[k], low, high), S = −|Z| (for exp then log1p); all (m, r)."""
+    m, r = log_b.shape
+    for i in range(m):
+        for k in range(r):
+            z = (log_b[i, k] - log_wbar[i, k]) + shift[k]
+            if z < low:
+                z = low
+            elif z > high:
+                z = high
+            Z[i, k] = z
+            S[i, k] = -abs(z)
+
+
+@numba.njit(cache=True, fastmath=_INF_SAFE, error_model="numpy")
+def clip_start(z, low, high, Z, S):  # pragma: no cover - compiled
+    """Flat version of :func:`shift_clip_start` without the shift."""
+    for i in range(z.size):
+        v = z[i]
+        if v < low:
+            v = low
+        elif v > high:
+            v = high
+        Z[i] = v
+        S[i] = -abs(v)
+
+
+@numba.njit(cache=True, fastmath=_NO_REASSOC, error_model="numpy")
+def softplus_start(e, log_u, z):  # pragma: no cover - compiled
+    """e ← log1p(e) + max(z, 0) = log(1 + e^z) for e = e^{−|z|}, given log_u = log(1 + e) (flat arrays).
+
+    log1p(e) = e · log(u) / (u − 1) with u = 1 + e (Goldberg's trick, a few ulps),
+    so that the logarithm can be NumPy's vectorised one; u − 1 must not be
+    simplified to e, hence no reassociation here.
+    """
+    for i in range(e.size):
+        ei = e[i]
+        u = 1.0 + ei
+        w = ei if u == 1.0 else log_u[i] * ei / (u - 1.0)
+        if z[i] > 0.0:
+            w += z[i]
+        e[i] = w
+
+
+@numba.njit(cache=True, fastmath=True, error_model="numpy")
+def fritsch_step(w, z, logw):  # pragma: no cover - compiled
+    """One fourth-order Fritsch step of w + log w = z, in place on flat w; logw = log w.
+
+    w ← w (1 + (p − q) q / (p − 2q)) with r = z − w − log w, t = 1 + w,
+    p = 2 (t + 2r/3), q = r / t (no product of t with itself: w reaches 1e300).
+    """
+    for i in range(w.size):
+        wi = w[i]
+        r = z[i] - (logw[i] + wi)
+        t = wi + 1.0
+        p = 2.0 * (t + r * (2.0 / 3.0))
+        q = r / t
+        w[i] = wi * ((p - q) * q / (p - q - q) + 1.0)
+
+
+@numba.njit(cache=True, fastmath=True, error_model="numpy")
+def kl_w_finish(B, omega, Wbar, a_over, inv_lam, floor, out):  # pragma: no cover - compiled
+    """out = max(B ⊘ (λ ω), floor), or W̄ e^{ω − a/λ} where B = 0 (the 0/0 limit)."""
+    m, r = B.shape
+    for i in range(m):
+        for k in range(r):
+            b = B[i, k]
+            if b == 0.0:
+                v = Wbar[i, k] * math.exp(omega[i, k] - a_over[k])
+            else:
+                v = b / omega[i, k] * inv_lam
+            out[i, k] = v if v > floor else floor
