@@ -3,23 +3,24 @@
 Exact block coordinate descent on the factors. The products WᵀX, WᵀW (or XHᵀ,
 HHᵀ) are formed once per outer iteration; the cheap coordinate sweeps are then
 repeated while they still make progress. Every column of H (and every row of W)
-is an independent problem given those products, so the sweeps run in parallel
-over them (:func:`nmfcore._kernels.hals_rows`).
+is an independent problem given those products; the sweeps run over tiles of
+them (:func:`nmfcore._kernels.hals_columns`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from nmfcore._kernels import hals_rows
+from nmfcore._kernels import hals_columns
 from nmfcore._mu import MUSolver
 
 # Gillis & Glineur's rule: at most 1 + α ρ inner sweeps, where ρ is the flop cost
 # of forming the products relative to one sweep, stopping once a sweep changes the
-# factor by less than δ times the first sweep's change. They suggest α = 0.5; a
-# sweep here runs at a fraction of BLAS's flop rate, and α = 0.2 reached
-# scikit-learn's loss soonest on CBCL (benchmarks/bench_nmf.py).
-_ALPHA = 0.2
+# factor by less than δ times the first sweep's change. They suggest α = 0.5; the
+# sweeps here run on one core while the products use all of them, and α = 0.12
+# (2 sweeps on H, at most 7 on W for CBCL) reached scikit-learn's loss soonest
+# per unit of time over five CBCL starts (benchmarks/bench_nmf.py).
+_ALPHA = 0.12
 _DELTA = 0.1
 
 
@@ -43,22 +44,22 @@ class HALSSolver(MUSolver):
     def update_H(self) -> None:
         """Coordinate sweeps on the columns of H with WᵀX and WᵀW fixed."""
         WtX, WtW = self._gram_terms()
-        G = np.ascontiguousarray(self.H.T)
         p = self.penalty_H
-        R = G @ -WtW
-        R += WtX.T
-        hals_rows(G, R, WtW, p.l1, p.l2, self.inner_H, _DELTA)
-        _revive_dead_factors(G, self.eps)
-        self.H[...] = G.T
-        self._cache.clear()
+        R = WtW @ -self.H
+        R += WtX
+        hals_columns(self.H, R, WtW, p.l1, p.l2, self.inner_H, _DELTA)
+        _revive_dead_factors(self.H.T, self.eps)
+        self._changed("H")
 
     def update_W(self) -> None:
         """Coordinate sweeps on the rows of W with XHᵀ and HHᵀ fixed."""
         H = self.H
-        HHt = H @ H.T
+        HHt = self._gram_H()
         p = self.penalty_W
-        R = self.W @ -HHt
-        R += self.X @ H.T
-        hals_rows(self.W, R, HHt, p.l1, p.l2, self.inner_W, _DELTA)
-        _revive_dead_factors(self.W, self.eps)
-        self._cache.clear()
+        Wt = np.ascontiguousarray(self.W.T)
+        R = HHt @ -Wt
+        R += np.asarray((self.X @ H.T).T)
+        hals_columns(Wt, R, HHt, p.l1, p.l2, self.inner_W, _DELTA)
+        _revive_dead_factors(Wt.T, self.eps)
+        self.W[...] = Wt.T
+        self._changed("W")

@@ -86,6 +86,19 @@ class MUSolver:
             self._cache["WtW"] = self.W.T @ self.W
         return self._cache["WtX"], self._cache["WtW"]
 
+    def _gram_H(self) -> np.ndarray:
+        """H Hᵀ for the current H (kept across a W update, which does not change it)."""
+        if "HHt" not in self._cache:
+            self._cache["HHt"] = self.H @ self.H.T
+        return self._cache["HHt"]
+
+    def _changed(self, factor: str) -> None:
+        """Forget the cached products that depend on ``factor`` ("W" or "H")."""
+        HHt = self._cache.get("HHt") if factor == "W" else None
+        self._cache.clear()
+        if HHt is not None:
+            self._cache["HHt"] = HHt
+
     def _approximation(self) -> np.ndarray:
         """V = W H at the non-zeros of a sparse X, or in full for a dense X."""
         if "V" not in self._cache:
@@ -111,7 +124,7 @@ class MUSolver:
         if self.frobenius_fast:
             WtX, WtW = self._gram_terms()
             cross = float(np.vdot(WtX, self.H))
-            quad = float(np.vdot(WtW, self.H @ self.H.T))
+            quad = float(np.vdot(WtW, self._gram_H()))
             return max(0.5 * (self.x_sq - 2.0 * cross + quad), 0.0) + penalty
         V = self._approximation()
         if self.sparse:
@@ -211,14 +224,14 @@ class MUSolver:
             else:
                 den = self._dense_power_products("H")
         self._apply(H, num, den, self.penalty_H)
-        self._cache.clear()
+        self._changed("H")
 
     def update_W(self) -> None:
         """One MM update of W."""
         W, H, beta = self.W, self.H, self.beta
         if self.frobenius_fast:
             num = np.asarray(self.X @ H.T)
-            den = W @ (H @ H.T)
+            den = W @ self._gram_H()
         else:
             V = self._approximation()
             num_factor, den_factor = self._ratio_terms(V)
@@ -232,7 +245,7 @@ class MUSolver:
             else:
                 den = self._dense_power_products("W")
         self._apply(W, num, den, self.penalty_W)
-        self._cache.clear()
+        self._changed("W")
 
     def step(self) -> None:
         """One iteration: update H, then W."""
