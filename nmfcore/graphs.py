@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from nmfcore import _pnmf_kernels as _k
 from nmfcore._validation import check_positive_int
 from nmfcore.topology import _diameter, _items, _sq_norms
 
@@ -71,19 +72,22 @@ def _pairs_below(Y, radius: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 class ScaleGraphs:
     """The multi-scale ε-graphs of the items of X, built one scale at a time.
 
+    Two views of the pairs closer than the largest scale are kept: one list
+    sorted by length (the edges of scale t are a prefix of it) for the explicit
+    matrices, and the same pairs grouped by item, each item's neighbours sorted
+    by distance (its neighbours at scale t are a prefix of its row), for the
+    products. Products and degrees compute the weights exp(-D² / ε^1.5) on the
+    fly in compiled kernels (:mod:`nmfcore._pnmf_kernels`), many scales at once.
+
     Parameters
     ----------
     X : ndarray or sparse matrix, shape (m, n)
         Items as columns.
     scales : array-like, shape (T,)
         Strictly increasing scales ε_1 < ... < ε_T (finest first).
-    cache_bytes : int
-        Memory allowed for keeping built sparse adjacencies between calls of
-        :meth:`product` (first come, first kept); the rest are rebuilt on demand.
     dense_fraction : float
-        A scale's adjacency is returned as a dense ndarray when it has more than
-        this fraction of the n² entries (matrix products are then faster and
-        smaller than in CSR), otherwise as CSR.
+        :meth:`adjacency` returns a dense ndarray when the graph has more than
+        this fraction of the n² entries, otherwise CSR.
 
     Attributes
     ----------
@@ -93,32 +97,31 @@ class ScaleGraphs:
         Number of undirected edges of each scale's graph (nondecreasing).
     """
 
-    def __init__(
-        self, X, scales, *, dense_fraction: float = 0.25, cache_bytes: int = 32 * 2**20
-    ) -> None:
+    def __init__(self, X, scales, *, dense_fraction: float = 0.25) -> None:
         Y = _items(X)
         self.scales = _check_scales(scales)
         self.n_items = Y.shape[0]
         self.dense_fraction = float(dense_fraction)
         self._i, self._j, self._d2 = _pairs_below(Y, float(self.scales[-1]))
-        self._degrees: dict[int, np.ndarray] = {}
-        self._cache: dict[int, sp.csr_matrix] = {}
-        self._cache_left = int(cache_bytes)
-        self.edge_counts = np.searchsorted(
-            self._d2, self.scales**2 * (1.0 - _TIE_RTOL), side="left"
-        )
+        # a pair counts at scale ε when D² < ε² (1 - rtol): see _TIE_RTOL
+        self._limits = self.scales**2 * (1.0 - _TIE_RTOL)
+        self._inv = 1.0 / self.scales**1.5
+        self.edge_counts = np.searchsorted(self._d2, self._limits, side="left")
+        self._indptr, self._nbr, self._nd2 = _rows_by_item(self._i, self._j, self._d2, self.n_items)
+        self._degrees: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.scales.size)
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by the shared sorted edge list."""
-        return int(self._i.nbytes + self._j.nbytes + self._d2.nbytes)
+        """Bytes held by the sorted pair list and its grouping by item."""
+        arrays = (self._i, self._j, self._d2, self._indptr, self._nbr, self._nd2)
+        return int(sum(a.nbytes for a in arrays))
 
     def _weights(self, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         k = int(self.edge_counts[t])
-        w = np.exp(-self._d2[:k] / self.scales[t] ** 1.5)
+        w = np.exp(-self._d2[:k] * self._inv[t])
         return self._i[:k], self._j[:k], w
 
     def adjacency(self, t: int) -> np.ndarray | sp.csr_matrix:
@@ -134,38 +137,76 @@ class ScaleGraphs:
             (np.concatenate([w, w]), (np.concatenate([i, j]), np.concatenate([j, i]))), shape=(n, n)
         )
 
-    def degrees(self, t: int) -> np.ndarray:
-        """Degrees A^ε_t 1, shape (n,) (kept after the first call: T x n floats)."""
-        if t not in self._degrees:
-            i, j, w = self._weights(t)
-            n = self.n_items
-            self._degrees[t] = np.bincount(i, w, minlength=n) + np.bincount(j, w, minlength=n)
+    def degrees(self, t: int | np.ndarray) -> np.ndarray:
+        """Degrees A^ε_t 1, shape (n,), or (c, n) for an array of c scales.
+
+        All T degree vectors are computed on the first call and kept (T x n floats).
+        """
+        if self._degrees is None:
+            self._degrees = np.empty((len(self), self.n_items))
+            _k.run_jobs(
+                _k.weighted_degrees,
+                _k.item_jobs(*self._degrees.shape),
+                self._indptr,
+                self._nd2,
+                self._limits,
+                self._inv,
+                self._degrees,
+            )
         return self._degrees[t]
 
-    def product(self, t: int, H: np.ndarray) -> np.ndarray:
-        """H A^ε_t, shape (r, n), without building a CSR matrix for sparse scales.
+    def products(self, ts: np.ndarray, H: np.ndarray, threads: int | None = None) -> np.ndarray:
+        """H[s] A^ε_{ts[s]} for a batch of scales, shape (c, r, n).
 
-        Sparse scales multiply with the upper-triangle edge list in COO form
-        (A = U + Uᵀ); no sorting or format conversion is needed.
+        Parameters
+        ----------
+        ts : ndarray of int, shape (c,)
+            Scale indices.
+        H : ndarray, shape (c, r, n)
+            float32 or float64; the result has the same dtype.
+        threads : int or None
+            Threads to use; None uses numba's thread count.
         """
-        if t in self._cache:
-            return np.asarray(self._cache[t] @ H.T).T
-        i, j, w = self._weights(t)
-        n = self.n_items
-        if 2 * w.size > self.dense_fraction * n * n:
-            return H @ self.adjacency(t)
-        if 24 * w.size <= self._cache_left:
-            # small enough to keep: later products skip the weights and conversion
-            self._cache[t] = self.adjacency(t)
-            self._cache_left -= 24 * w.size
-            return np.asarray(self._cache[t] @ H.T).T
-        U = sp.coo_matrix((w, (i, j)), shape=(n, n))
-        Ht = np.ascontiguousarray(H.T)
-        return np.asarray(U @ Ht + U.T @ Ht).T
+        ts = np.asarray(ts, dtype=np.intp)
+        H = np.ascontiguousarray(H)
+        out = np.empty_like(H)
+        _k.run_jobs(
+            _k.graph_products,
+            _k.item_jobs(H.shape[0], H.shape[2]),
+            self._indptr,
+            self._nbr,
+            self._nd2,
+            self._limits[ts],
+            self._inv[ts].astype(H.dtype),
+            H,
+            out,
+            threads=threads,
+        )
+        return out
+
+    def product(self, t: int, H: np.ndarray, threads: int | None = None) -> np.ndarray:
+        """H A^ε_t, shape (r, n), for H of shape (r, n); ``threads`` as in :meth:`products`."""
+        return self.products(np.array([t]), H[None], threads)[0]
 
     def laplacian(self, t: int) -> sp.csr_matrix:
         """Graph Laplacian L^ε_t = diag(A 1) - A as CSR, shape (n, n)."""
         return laplacian(self.adjacency(t))
+
+
+def _rows_by_item(
+    i: np.ndarray, j: np.ndarray, d2: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs (i, j, D²) as rows per item: (indptr, neighbour, D²).
+
+    Row a lists every neighbour of a (both directions of each pair) by
+    ascending distance, so its neighbours at any scale are a prefix of the row.
+    """
+    src = np.concatenate([i, j])
+    both = np.concatenate([d2, d2])
+    order = np.lexsort((both, src))
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
+    return indptr, np.concatenate([j, i])[order], both[order]
 
 
 def scale_graphs(X, scales) -> list[sp.csr_matrix]:

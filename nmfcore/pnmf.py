@@ -18,9 +18,11 @@ as the authors' code). Each sweep then updates the even scales together and
 then the odd scales together: a scale is coupled only to its two neighbours, so
 each half is one exact block of block-coordinate descent, and the total
 objective never increases. Updating a whole half at once turns the T small
-matrix products with X into a few large ones. Graphs are built one scale at a
-time from a shared sorted edge list, so memory is O(T r (m + n) + #edges), not
-O(T n²).
+matrix products with X into a few large ones; the rest (graph products, HALS
+and multiplicative steps) runs in compiled kernels over batches of scales
+(:mod:`nmfcore._pnmf_kernels`), the batches spread over threads. Graph weights
+are computed on the fly from one shared list of item pairs, so memory is
+O(T r (m + n) + #edges), not O(T n²).
 """
 
 from __future__ import annotations
@@ -28,13 +30,17 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+import numba
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
+from nmfcore import _pnmf_kernels as _k
 from nmfcore._validation import (
     check_choice,
     check_matrix,
@@ -52,6 +58,8 @@ PREPROCESS = (None, "l2", "log1p_l2")
 # Bytes of per-scale work arrays a batch of scales may use at once.
 _BATCH_BYTES = 16 * 2**20
 _MAX_BATCH = 64
+# GNMF updates of the initial chain when init_iter is None.
+_CHAIN_UPDATES = 300
 
 
 @dataclass
@@ -139,6 +147,30 @@ def preprocess_items(X, method: str | None):
     return X / np.where(norms > 0, norms, 1.0)
 
 
+def _work_dtype(X, dtype) -> np.dtype:
+    if dtype is None:
+        dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+    return dtype
+
+
+def _chain_plan(T: int, init_iter: int | None) -> tuple[int, np.ndarray]:
+    """Updates per scale of the initial chain and which scales get them, shape (T,) bool.
+
+    An explicit ``init_iter`` updates every scale; None spreads about
+    ``_CHAIN_UPDATES`` updates: ⌈_CHAIN_UPDATES / T⌉ per scale, or with more
+    scales one update at _CHAIN_UPDATES scales evenly spread from the coarsest
+    to the finest.
+    """
+    if init_iter is not None:
+        return check_positive_int(init_iter, "init_iter"), np.ones(T, dtype=bool)
+    updated = np.zeros(T, dtype=bool)
+    updated[np.unique(np.round(np.linspace(0, T - 1, min(T, _CHAIN_UPDATES))).astype(int))] = True
+    return max(1, math.ceil(_CHAIN_UPDATES / T)), updated
+
+
 def _check_lambdas(lambdas) -> tuple[float, float, float]:
     try:
         values = tuple(lambdas)
@@ -186,10 +218,9 @@ def _xt_w_batch(X, Wb: np.ndarray) -> np.ndarray:
 
 
 def _x_ht_batch(X, Hb: np.ndarray) -> np.ndarray:
-    """X H_bᵀ for a batch (c, r, n) -> (c, m, r) in one product."""
+    """X H_bᵀ for a batch (c, r, n) in one product, shape (m, c r): columns s r .. s r + r - 1 are X H_sᵀ."""
     c, r, n = Hb.shape
-    out = np.asarray(X @ Hb.reshape(c * r, n).T)
-    return out.reshape(-1, c, r).transpose(1, 0, 2)
+    return np.asarray(X @ Hb.reshape(c * r, n).T)
 
 
 def _increments(H: np.ndarray, chunk: int = 32) -> np.ndarray:
@@ -202,97 +233,114 @@ def _increments(H: np.ndarray, chunk: int = 32) -> np.ndarray:
     return out
 
 
-def _unit_columns_step(Wb: np.ndarray, XHt: np.ndarray, HHt: np.ndarray) -> None:
-    """Exact minimisation of ‖X - W H‖² over each column of W on the unit sphere, in place.
-
-    With ‖w_k‖ = 1 fixed, ‖R_k - w_k h_k‖² = const - 2 w_kᵀ R_k h_kᵀ, minimised
-    over w_k >= 0 by the normalised positive part of v = R_k h_kᵀ (the residual
-    without factor k). Each column step is exact, so the objective never
-    increases, and W keeps the authors' unit-norm gauge.
-
-    Wb : (c, m, r); XHt : (c, m, r) = X H_tᵀ; HHt : (c, r, r).
-    """
-    for k in range(Wb.shape[2]):
-        v = XHt[:, :, k] - (Wb @ HHt[:, :, k, None])[:, :, 0] + Wb[:, :, k] * HHt[:, k, k][:, None]
-        np.maximum(v, 0.0, out=v)
-        norms = np.linalg.norm(v, axis=1)
-        ok = norms > _EPS
-        Wb[ok, :, k] = v[ok] / norms[ok, None]
-
-
 class _Solver:
     """State of one pNMF fit: factors, per-scale losses and the scale graphs."""
 
-    def __init__(self, X, W, H, graphs: ScaleGraphs, lambdas, xx: float) -> None:
+    def __init__(self, X, W, H, graphs: ScaleGraphs, lambdas, xx: float, passes: tuple[int, int]) -> None:
         self.X, self.W, self.H, self.graphs = X, W, H, graphs
         self.l1, self.l2, self.l3 = lambdas
         self.xx = xx
+        self.w_passes, self.h_passes = passes
         T = W.shape[0]
         self.recon = np.zeros(T)
         self.graph = np.zeros(T)
         m, r = W.shape[1:]
         n = H.shape[2]
-        self.batch = int(max(1, min(_MAX_BATCH, _BATCH_BYTES // (8 * r * (m + 6 * n)))))
+        size = W.dtype.itemsize
+        self.batch = int(max(1, min(_MAX_BATCH, _BATCH_BYTES // (size * r * (2 * m + 6 * n)))))
+        self.deg = graphs.degrees(np.arange(T)).astype(W.dtype) if self.l1 else np.zeros((T, n), W.dtype)
 
     def total(self) -> float:
         H = self.H
         coupling = float(np.sum(_increments(H) ** 2))
         return float(
-            self.recon.sum() + self.l1 * self.graph.sum() + self.l3 * np.einsum("tij,tij->", H, H) + self.l2 * coupling
+            self.recon.sum()
+            + self.l1 * self.graph.sum()
+            + self.l3 * _sum_squares(H)
+            + self.l2 * coupling
         )
 
-    def _graph_products(self, idx: np.ndarray, Hb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        HA = np.zeros_like(Hb)
-        deg = np.zeros((idx.size, Hb.shape[2]))
-        if self.l1:
-            for k, t in enumerate(idx):
-                HA[k] = self.graphs.product(t, Hb[k])
-                deg[k] = self.graphs.degrees(t)
-        return HA, deg
+    def _graph_products(self, idx: np.ndarray, Hb: np.ndarray, threads: int | None = None) -> np.ndarray:
+        return self.graphs.products(idx, Hb, threads) if self.l1 else np.zeros_like(Hb)
 
-    def update(self, idx: np.ndarray, n_iter: int) -> None:
-        """``n_iter`` multiplicative updates of the scales ``idx`` (no two adjacent)."""
-        T = self.H.shape[0]
-        for start in range(0, idx.size, self.batch):
-            b = idx[start : start + self.batch]
-            Wb, Hb = self.W[b], self.H[b]
-            a = np.where(b > 0, self.l2, 0.0)
-            c = np.where(b < T - 1, self.l2, 0.0)
-            pull = a[:, None, None] * self.H[np.maximum(b - 1, 0)] + c[:, None, None] * self.H[np.minimum(b + 1, T - 1)]
-            shrink = (a + c + self.l3)[:, None, None]
-            HA, deg = self._graph_products(b, Hb)
-            for _ in range(n_iter):
-                _unit_columns_step(Wb, _x_ht_batch(self.X, Hb), Hb @ Hb.transpose(0, 2, 1))
-                WtX = _xt_w_batch(self.X, Wb)
-                WtW = Wb.transpose(0, 2, 1) @ Wb
-                num = WtX + self.l1 * HA + pull
-                den = WtW @ Hb + self.l1 * Hb * deg[:, None, :] + shrink * Hb
-                Hb *= num / np.maximum(den, _EPS)
-                HA, _ = self._graph_products(b, Hb) if self.l1 else (HA, deg)
-            self.W[b], self.H[b] = Wb, Hb
-            recon = self.xx - 2.0 * np.einsum("tij,tij->t", WtX, Hb) + np.einsum(
-                "tij,tij->t", WtW, Hb @ Hb.transpose(0, 2, 1)
+    def update(self, idx: np.ndarray) -> None:
+        """Update the scales ``idx`` (no two adjacent), a batch at a time.
+
+        The batches are independent (they only read the other half's scales),
+        so each thread takes whole batches with single-threaded BLAS and
+        kernels: on few cores this beats multithreaded BLAS calls alternating
+        with multithreaded kernels, whose idle workers spin against each other.
+        """
+        batches = [idx[s : s + self.batch] for s in range(0, idx.size, self.batch)]
+        threads = min(numba.get_num_threads(), len(batches))
+        if threads <= 1:
+            for b in batches:
+                self._update_batch(b, None)
+            return
+        with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
+            for future in [pool.submit(self._update_batch, b, 1) for b in batches]:
+                future.result()
+
+    def _update_batch(self, b: np.ndarray, threads: int | None) -> None:
+        """One X Hᵀ feeds ``w_passes`` unit-sphere HALS passes over the W of the
+        scales ``b``, then one WᵀX feeds ``h_passes`` multiplicative H updates.
+        Each pass is an exact descent step with the other scales fixed.
+        """
+        Wb, Hb = self.W[b], self.H[b]
+        c = b.size
+        XHt = _x_ht_batch(self.X, Hb)
+        _k.run_jobs(_k.unit_column_passes, c, Wb, XHt, Hb @ Hb.transpose(0, 2, 1), self.w_passes, threads=threads)
+        WtX = _xt_w_batch(self.X, Wb)
+        WtW = Wb.transpose(0, 2, 1) @ Wb
+        deg = self.deg[b]
+        HA = self._graph_products(b, Hb, threads)
+        for _ in range(self.h_passes):
+            _k.run_jobs(
+                _k.multiplicative_h, c, Hb, WtX, WtW, HA, deg, self.H, b, self.l1, self.l2, self.l3, _EPS,
+                threads=threads,
             )
-            self.recon[b] = np.maximum(recon, 0.0)
-            self.graph[b] = np.einsum("tij,tj,tij->t", Hb, deg, Hb) - np.einsum("tij,tij->t", HA, Hb)
+            HA = self._graph_products(b, Hb, threads)
+        self.W[b], self.H[b] = Wb, Hb
+        HHt = Hb @ Hb.transpose(0, 2, 1)
+        recon = self.xx - 2.0 * _batch_dot(WtX, Hb) + _batch_dot(WtW, HHt)
+        self.recon[b] = np.maximum(recon, 0.0)
+        self.graph[b] = _batch_dot(Hb * deg[:, None, :], Hb) - _batch_dot(HA, Hb)
 
-    def chain(self, W0: np.ndarray, H0: np.ndarray, n_iter: int) -> None:
-        """GNMF warm-start chain from the coarsest scale to the finest."""
+    def chain(self, W0: np.ndarray, H0: np.ndarray, n_iter: int, updated: np.ndarray) -> None:
+        """GNMF warm-start chain from the coarsest scale to the finest.
+
+        Scales with ``updated[t]`` get ``n_iter`` GNMF updates; the others keep
+        the factors of the last updated (coarser) scale. The chain is
+        sequential and its graph products small: they run on one thread.
+        """
         for t in range(self.W.shape[0] - 1, -1, -1):
-            deg = self.graphs.degrees(t) if self.l1 else np.zeros(H0.shape[1])
-            HA = self.graphs.product(t, H0) if self.l1 else np.zeros_like(H0)
-            for _ in range(n_iter):
-                W0, H0, recon, graph = _graph_step(
-                    self.X, W0, H0, HA, partial(self.graphs.product, t), deg, self.l1, 0.0, 0.0, self.xx
-                )
-                # the authors' gauge: unit columns of W (the product W H is unchanged)
-                norms = np.maximum(np.linalg.norm(W0, axis=0), _EPS)
-                W0 /= norms
-                H0 *= norms[:, None]
-                HA *= norms[:, None]
+            deg = self.deg[t]
+            HA = self._graph_products(np.array([t]), H0[None], 1)[0]
+            if updated[t]:
+                for _ in range(n_iter):
+                    W0, H0, recon, _ = _graph_step(
+                        self.X, W0, H0, HA, partial(self.graphs.product, t, threads=1), deg, self.l1, 0.0, 0.0, self.xx
+                    )
+                    # the authors' gauge: unit columns of W (the product W H is unchanged)
+                    norms = np.maximum(np.linalg.norm(W0, axis=0), _EPS)
+                    W0 /= norms
+                    H0 *= norms[:, None]
+                    HA *= norms[:, None]
+                self.recon[t] = recon
+            else:  # the coarsest scale is always updated
+                self.recon[t] = self.recon[t + 1]
             self.W[t], self.H[t] = W0, H0
-            self.recon[t] = recon
-            self.graph[t] = np.einsum("ij,j,ij->", H0, deg, H0) - np.einsum("ij,ij->", HA, H0)
+            self.graph[t] = float(deg @ np.einsum("ij,ij->j", H0, H0, dtype=np.float64)) - _batch_dot(HA, H0)
+
+
+def _batch_dot(A: np.ndarray, B: np.ndarray) -> np.ndarray | float:
+    """Σ A ⊙ B over the last two axes, accumulated in float64."""
+    return np.einsum("...ij,...ij->...", A, B, dtype=np.float64)
+
+
+def _sum_squares(H: np.ndarray, chunk: int = 32) -> float:
+    """‖H‖_F² accumulated in float64, a few scales at a time."""
+    return float(sum(_batch_dot(H[s : s + chunk], H[s : s + chunk]).sum() for s in range(0, H.shape[0], chunk)))
 
 
 def pnmf(
@@ -311,6 +359,7 @@ def pnmf(
     preprocess: str | None = None,
     random_state: None | int | np.random.Generator = None,
     callback: Callable[[int, np.ndarray, np.ndarray, float], bool | None] | None = None,
+    dtype: Any = None,
 ) -> PNMFResult:
     """Persistent NMF: a path of graph-regularised factorisations over topological scales.
 
@@ -335,10 +384,14 @@ def pnmf(
     tol : float
         Stop when the relative change of the total objective over a sweep is below ``tol``.
     inner_iter : int
-        Updates of (W_t, H_t) per scale per sweep.
+        Per scale and sweep: unit-sphere HALS passes over the columns of W_t,
+        all from one product X H_tᵀ, then multiplicative updates of H_t, all
+        from one product W_tᵀX (only W_tᵀW_t H_t and the graph product change).
     init_iter : int or None
-        GNMF updates per scale in the initial coarse-to-fine chain; None spreads
-        about 300 updates over the scales (at least 1 per scale).
+        GNMF updates per scale in the initial coarse-to-fine chain (every scale).
+        None spreads about 300 updates: ⌈300 / T⌉ at every scale, or, with more
+        than 300 scales, one at each of 300 evenly spread scales, the scales in
+        between starting from the factors of the next coarser updated scale.
     init : str
         Initialisation of the chain's first scale (:func:`nmfcore.initialize`).
     preprocess : {None, "l2", "log1p_l2"}
@@ -347,6 +400,10 @@ def pnmf(
     callback : callable, optional
         ``callback(sweep, W, H, loss)`` with W (T, m, r) and H (T, r, n) after
         each sweep; returning False stops the fit (``stopped=True``).
+    dtype : {None, numpy.float32, numpy.float64}
+        Working precision of the factors and products; None keeps float32 input
+        in float32 and uses float64 otherwise. Scales, graphs and the reported
+        objective are computed in float64 either way.
 
     Returns
     -------
@@ -354,6 +411,7 @@ def pnmf(
     """
     from nmfcore.init import initialize
 
+    dtype = _work_dtype(X, dtype)
     X = preprocess_items(X, preprocess)
     m, n = X.shape
     if n < 2:
@@ -372,30 +430,29 @@ def pnmf(
         scales = canonical_scales(X, n_scales=n_scales, method=scale_method)
     scales = _check_scales(scales)
     T = scales.size
-    if init_iter is None:
-        init_iter = max(1, math.ceil(300 / T))
-    init_iter = check_positive_int(init_iter, "init_iter")
+    chain_iter, updated = _chain_plan(T, init_iter)
     graphs = ScaleGraphs(X, scales)
     t_graphs = time.perf_counter() - start
 
     W0, H0 = initialize(X, rank, init, seed)
     solver = _Solver(
-        X,
-        np.empty((T, m, rank)),
-        np.empty((T, rank, n)),
+        X.astype(dtype),
+        np.empty((T, m, rank), dtype),
+        np.empty((T, rank, n), dtype),
         graphs,
         lambdas,
         _gram_x(X),
+        (inner_iter, inner_iter),
     )
-    solver.chain(W0.astype(np.float64), H0.astype(np.float64), init_iter)
+    solver.chain(W0.astype(dtype), H0.astype(dtype), chain_iter, updated)
     losses = [solver.total()]
     times = [time.perf_counter() - start]
     converged = stopped = False
     sweep = 0
     even, odd = np.arange(0, T, 2), np.arange(1, T, 2)
     for sweep in range(1, max_sweeps + 1):
-        solver.update(even, inner_iter)
-        solver.update(odd, inner_iter)
+        solver.update(even)
+        solver.update(odd)
         losses.append(solver.total())
         times.append(time.perf_counter() - start)
         if callback is not None and callback(sweep, solver.W, solver.H, losses[-1]) is False:
@@ -420,6 +477,7 @@ def pnmf(
         "init": init,
         "preprocess": preprocess,
         "random_state": random_state if not isinstance(random_state, np.random.Generator) else seed,
+        "dtype": dtype.name,
     }
     return PNMFResult(
         W=solver.W,

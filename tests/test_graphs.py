@@ -47,8 +47,9 @@ def test_scales_share_one_edge_list_and_add_edges_only():
     graphs = ScaleGraphs(points.T, scales)
     assert np.all(np.diff(graphs.edge_counts) >= 0)
     assert graphs.edge_counts[-1] == 120 * 119 // 2  # the top scale is the complete graph
-    # memory is the one sorted edge list (two int32 and one float64 per pair), not T n x n
-    assert graphs.nbytes == 16 * graphs.edge_counts[-1]
+    # memory is the sorted pair list (two int32 and one float64 per pair) and its
+    # rows per item (an int32 and a float64 per direction of a pair), not T n x n
+    assert graphs.nbytes == 16 * graphs.edge_counts[-1] + 24 * graphs.edge_counts[-1] + 8 * 121
     previous = set()
     for t in range(len(graphs)):
         edges = set(zip(*sp.triu(sp.csr_matrix(graphs.adjacency(t)), k=1).nonzero()))
@@ -72,18 +73,22 @@ def test_connectivity_is_constant_between_canonical_scales():
     assert np.all(np.diff(counts) == -1)
 
 
-@pytest.mark.parametrize("cache_bytes", [0, 2**30])
-def test_products_match_the_adjacency(cache_bytes):
+def test_products_match_the_adjacency():
     points = np.random.default_rng(4).random((90, 3))
     scales = canonical_scales(points.T, n_scales=6)
-    graphs = ScaleGraphs(points.T, scales, cache_bytes=cache_bytes)
-    H = np.random.default_rng(5).random((4, 90))
+    graphs = ScaleGraphs(points.T, scales)
+    H = np.random.default_rng(5).random((len(graphs), 4, 90))
+    batch = graphs.products(np.arange(len(graphs))[::-1], H)
+    single = graphs.products(np.arange(len(graphs)), H.astype(np.float32))
+    assert single.dtype == np.float32
     for t in range(len(graphs)):
         A = graphs.adjacency(t)
         A = A.toarray() if sp.issparse(A) else A
-        for _ in range(2):  # second call may come from the cache
-            np.testing.assert_allclose(graphs.product(t, H), H @ A, atol=1e-12)
+        np.testing.assert_allclose(graphs.product(t, H[t]), H[t] @ A, atol=1e-12)
+        np.testing.assert_allclose(batch[len(graphs) - 1 - t], H[len(graphs) - 1 - t] @ A, atol=1e-12)
+        np.testing.assert_allclose(single[t], H[t] @ A, rtol=1e-5, atol=1e-5)
         np.testing.assert_allclose(graphs.degrees(t), A.sum(axis=1))
+    np.testing.assert_array_equal(graphs.degrees(np.array([1, 3])), [graphs.degrees(1), graphs.degrees(3)])
     assert isinstance(graphs.adjacency(len(graphs) - 1), np.ndarray)  # complete graph: dense
     assert sp.issparse(graphs.adjacency(0))
 

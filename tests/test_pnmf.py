@@ -9,7 +9,7 @@ from conftest import shared_path
 from nmfcore import cluster_scores, knn_accuracy, nmf
 from nmfcore.gnmf import gnmf
 from nmfcore.graphs import ScaleGraphs, knn_graph, laplacian
-from nmfcore.pnmf import PNMFResult, pnmf, preprocess_items, total_objective
+from nmfcore.pnmf import PNMFResult, _chain_plan, pnmf, preprocess_items, total_objective
 from nmfcore.topology import canonical_scales
 
 LAMBDAS_SIM = (100.0, 100.0, 1.0)
@@ -58,6 +58,61 @@ def test_monotone_on_small_data_dense_and_sparse(sparse):
     assert np.all(np.diff(result.loss) <= 1e-10 * result.loss[:-1])
     graphs = ScaleGraphs(X, result.scales)
     assert total_objective(X, result.W, result.H, graphs, (1.0, 1.0, 1.0)) == pytest.approx(result.loss[-1], rel=1e-9)
+
+
+def test_several_passes_per_product_stay_monotone_and_descend_further():
+    X = _small_data(9)
+    one = pnmf(X, 3, lambdas=(1.0, 1.0, 1.0), max_sweeps=6, tol=0, random_state=2)
+    three = pnmf(X, 3, lambdas=(1.0, 1.0, 1.0), max_sweeps=6, tol=0, inner_iter=3, random_state=2)
+    assert np.all(np.diff(three.loss) <= 1e-10 * three.loss[:-1])
+    assert three.loss[0] == one.loss[0] and three.loss[-1] < one.loss[-1]
+    graphs = ScaleGraphs(X, three.scales)
+    assert total_objective(X, three.W, three.H, graphs, (1.0, 1.0, 1.0)) == pytest.approx(three.loss[-1], rel=1e-9)
+
+
+def test_batches_on_threads_give_the_serial_result(monkeypatch):
+    import importlib
+
+    import numba
+
+    module = importlib.import_module("nmfcore.pnmf")  # the package exports a function of that name
+    X = _small_data(10)
+    monkeypatch.setattr(module, "_MAX_BATCH", 2)  # several batches per half
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        serial = pnmf(X, 3, n_scales=12, max_sweeps=3, random_state=4)
+    finally:
+        numba.set_num_threads(threads)
+    parallel = pnmf(X, 3, n_scales=12, max_sweeps=3, random_state=4)
+    np.testing.assert_array_equal(parallel.H, serial.H)
+    np.testing.assert_array_equal(parallel.loss, serial.loss)
+
+
+def test_float32_follows_the_float64_path():
+    X = _small_data(11)
+    double = pnmf(X, 3, n_scales=8, max_sweeps=4, random_state=5)
+    single = pnmf(X.astype(np.float32), 3, n_scales=8, max_sweeps=4, random_state=5)
+    assert single.H.dtype == single.W.dtype == np.float32 and single.params["dtype"] == "float32"
+    assert double.H.dtype == np.float64 and double.params["dtype"] == "float64"
+    np.testing.assert_allclose(single.loss, double.loss, rtol=1e-4)
+    np.testing.assert_allclose(single.H, double.H, rtol=1e-2, atol=1e-3)
+    forced = pnmf(X, 3, n_scales=8, max_sweeps=4, random_state=5, dtype=np.float32)
+    assert forced.H.dtype == np.float32
+    np.testing.assert_allclose(forced.H, single.H, rtol=1e-4, atol=1e-5)  # X itself was not rounded
+    with pytest.raises(ValueError, match="dtype"):
+        pnmf(X, 3, dtype=np.int64)
+
+
+def test_default_chain_spreads_about_300_updates():
+    n_iter, updated = _chain_plan(700, None)
+    assert n_iter == 1 and updated.sum() == 300 and updated[0] and updated[-1]
+    # the skipped scales are spread out: never more than two in a row
+    assert np.max(np.diff(np.flatnonzero(updated))) <= 3
+    n_iter, updated = _chain_plan(40, None)
+    assert n_iter == 8 and updated.all()
+    n_iter, updated = _chain_plan(700, 2)
+    assert n_iter == 2 and updated.all()
 
 
 def test_sparse_and_dense_input_give_the_same_path():
