@@ -55,8 +55,9 @@ from nmfcore.results import Layer
 from nmfcore.topology import SCALE_METHODS, canonical_scales
 
 PREPROCESS = (None, "l2", "log1p_l2")
-# Bytes of per-scale work arrays a batch of scales may use at once.
-_BATCH_BYTES = 16 * 2**20
+# Bytes of per-scale work arrays a batch of scales may use at once (one batch
+# per thread is in flight).
+_BATCH_BYTES = 8 * 2**20
 _MAX_BATCH = 64
 # GNMF updates of the initial chain when init_iter is None.
 _CHAIN_UPDATES = 300
