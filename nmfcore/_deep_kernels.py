@@ -82,13 +82,22 @@ def fritsch_step(w, z, logw):  # pragma: no cover - compiled
 
 @numba.njit(cache=True, fastmath=True, error_model="numpy")
 def kl_w_finish(B, omega, Wbar, a_over, inv_lam, floor, out):  # pragma: no cover - compiled
-    """out = max(B ⊘ (λ ω), floor), or W̄ e^{ω − a/λ} where B = 0 (the 0/0 limit)."""
+    """out = max(B ⊘ (λ ω), floor), or W̄ e^{ω − a/λ} where B = 0 (the 0/0 limit).
+
+    The zeros of B are rare and fixed in a second loop, so that the main loop
+    holds no call to exp and vectorises.
+    """
     m, r = B.shape
+    zeros = 0
     for i in range(m):
         for k in range(r):
             b = B[i, k]
-            if b == 0.0:
-                v = Wbar[i, k] * math.exp(omega[i, k] - a_over[k])
-            else:
-                v = b / omega[i, k] * inv_lam
+            zeros += b == 0.0
+            v = b / omega[i, k] * inv_lam
             out[i, k] = v if v > floor else floor
+    if zeros:
+        for i in range(m):
+            for k in range(r):
+                if B[i, k] == 0.0:
+                    v = Wbar[i, k] * math.exp(omega[i, k] - a_over[k])
+                    out[i, k] = v if v > floor else floor

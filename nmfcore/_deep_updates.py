@@ -159,7 +159,12 @@ def _constrained_rows(H: np.ndarray, C: np.ndarray, D: np.ndarray, beta: float) 
     """MM update of H with every row summing to one (see :func:`constrained_h_step`)."""
     eps = tiny(H.dtype)
     D = np.maximum(D, eps)
-    if beta == 1:
+    if beta == 1 and (D == D[:, :1]).all():
+        # D − μ is then one gap per row and f(μ) = 0 gives it in closed form:
+        # g_k = Σ_j H_kj C_kj, where Newton's method would land in one step.
+        out = H * C
+        out /= np.maximum(out.sum(axis=1, keepdims=True), np.finfo(H.dtype).tiny)
+    elif beta == 1:
         gap, _ = newton_gaps(C, D, H, newton_start(C, D, H))
         out = _divide_by_gap(H, C, D, gap)
     else:

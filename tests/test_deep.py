@@ -112,6 +112,35 @@ def test_newton_is_exact_in_one_step_for_kl_rows():
     assert steps <= 2
 
 
+
+def test_kl_row_step_closed_form_equals_newton():
+    rng = np.random.default_rng(8)
+    W = rng.random((30, 6))
+    H = rng.random((6, 25))
+    H /= H.sum(axis=1, keepdims=True)
+    C, D = upd.h_terms(rng.random((30, 25)), W, H, W @ H, 1.0)
+    fast = upd.constrained_h_step(H, C, D, 1.0, "rows")
+    gap, _ = upd.newton_gaps(C, np.asarray(D), H, upd.newton_start(C, np.asarray(D), H))
+    newton = np.maximum(H * C / gap[:, None], upd.tiny(H.dtype))
+    np.testing.assert_allclose(fast, newton, rtol=1e-14)
+    np.testing.assert_allclose(fast.sum(axis=1), 1.0, atol=1e-14)
+
+
+def test_kl_w_step_zero_rows_take_the_limit():
+    rng = np.random.default_rng(9)
+    W = rng.random((20, 4)) + 0.1
+    H = rng.random((4, 15))
+    Q = rng.random((20, 4))
+    Q[[3, 11]] = 0.0  # B = W ⊙ Q vanishes on those rows (zero rows of Y)
+    Wbar = rng.random((20, 4)) + 0.05
+    lam = 0.3
+    W_new = upd.w_step_kl(W, H, Q, Wbar, lam)
+    limit = np.maximum(Wbar * np.exp(-H.sum(axis=1) / lam), upd.tiny(W.dtype))
+    np.testing.assert_allclose(W_new[[3, 11]], limit[[3, 11]], rtol=1e-14)
+    B = W * Q
+    omega = wrightomega(np.log(B[0] / lam) + H.sum(axis=1) / lam - np.log(Wbar[0])).real
+    np.testing.assert_allclose(W_new[0], B[0] / (lam * omega), rtol=1e-13)
+
 @pytest.mark.parametrize("beta", [1.0, 1.5, 2.0])
 @pytest.mark.parametrize("constraint", ["rows", "cols"])
 def test_constrained_h_step_is_an_mm_step(beta, constraint):
