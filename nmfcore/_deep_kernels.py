@@ -81,23 +81,25 @@ def fritsch_step(w, z, logw):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, fastmath=True, error_model="numpy")
-def kl_w_finish(B, omega, Wbar, a_over, inv_lam, floor, out):  # pragma: no cover - compiled
-    """out = max(B ⊘ (λ ω), floor), or W̄ e^{ω − a/λ} where B = 0 (the 0/0 limit).
+def kl_w_finish(B, omega, Wbar, a_over, inv_lam, small, floor, out):  # pragma: no cover - compiled
+    """out = max(B ⊘ (λ ω), floor), or its equal W̄ e^{ω − a/λ} where ω < small (all (m, r)).
 
-    The zeros of B are rare and fixed in a second loop, so that the main loop
-    holds no call to exp and vectorises.
+    The second form holds the 0/0 limit where B = 0 and stays exact where ω
+    would lose digits (or was clipped) near the underflow threshold. Those
+    entries are rare and fixed in a second loop, so that the main loop holds no
+    call to exp and vectorises.
     """
     m, r = B.shape
-    zeros = 0
+    tails = 0
     for i in range(m):
         for k in range(r):
-            b = B[i, k]
-            zeros += b == 0.0
-            v = b / omega[i, k] * inv_lam
+            w = omega[i, k]
+            tails += w < small
+            v = B[i, k] / w * inv_lam
             out[i, k] = v if v > floor else floor
-    if zeros:
+    if tails:
         for i in range(m):
             for k in range(r):
-                if B[i, k] == 0.0:
+                if omega[i, k] < small:
                     v = Wbar[i, k] * math.exp(omega[i, k] - a_over[k])
                     out[i, k] = v if v > floor else floor

@@ -274,17 +274,20 @@ def w_step_kl(
     with np.errstate(divide="ignore"):
         log_b = np.log(B)
     log_wbar = np.log(Wbar, out=np.empty_like(B))
-    # z = log(B/λ) + A/λ with A = 1Hᵀ − λ log W̄, clipped as in wright_omega.
+    # z = log(B/λ) + A/λ with A = 1Hᵀ − λ log W̄, clipped so that ω stays above
+    # the smallest normal number (no slow, inexact subnormals); where ω would be
+    # smaller, the finish uses W̄ e^{ω − a/λ}, exact as ω → 0.
     shift = np.ascontiguousarray(a_over - np.log(lam))
-    low, high = _omega_bounds(B.dtype)
+    tiny_normal = float(np.finfo(B.dtype).tiny)
+    low, high = np.log(tiny_normal) + 1.0, _omega_bounds(B.dtype)[1]
     # Z overwrites log W̄ and −|Z| overwrites log B, entry by entry.
     Z, S = log_wbar, log_b
     kernels.shift_clip_start(log_b, log_wbar, shift, low, high, Z, S)
     omega = _omega_from_start(Z.ravel(), S.ravel()).reshape(B.shape)
-    # ω e^ω = e^z gives B / (λ ω) = W̄ exp(ω − a/λ), the minimiser W̄ e^{−a/λ}
+    # ω e^ω = e^z gives B / (λ ω) = W̄ exp(ω − a/λ): the minimiser W̄ e^{−a/λ}
     # where B = 0 (a zero row of Y), where the direct form is 0/0.
     out = np.empty_like(B)
-    kernels.kl_w_finish(B, omega, Wbar, a_over, 1.0 / lam, eps, out)
+    kernels.kl_w_finish(B, omega, Wbar, a_over, 1.0 / lam, 4.0 * tiny_normal, eps, out)
     return out
 
 

@@ -141,6 +141,20 @@ def test_kl_w_step_zero_rows_take_the_limit():
     omega = wrightomega(np.log(B[0] / lam) + H.sum(axis=1) / lam - np.log(Wbar[0])).real
     np.testing.assert_allclose(W_new[0], B[0] / (lam * omega), rtol=1e-13)
 
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_kl_w_step_past_omega_underflow_is_exact_and_quiet(dtype):
+    rng = np.random.default_rng(10)
+    W = rng.random((8, 3)) + 0.1
+    H = rng.random((3, 6))
+    Q = rng.random((8, 3))
+    Q[:2] = 1e-44 if dtype == np.float32 else 1e-320  # z far below log(smallest normal)
+    Wbar = rng.random((8, 3)) + 0.1
+    with np.errstate(all="raise", under="ignore"):
+        W_new = upd.w_step_kl(*(a.astype(dtype) for a in (W, H, Q, Wbar)), 1.0)
+    limit = Wbar[:2] * np.exp(-H.sum(axis=1))  # ω(z) → 0: B / (λ ω) → W̄ e^{−a/λ}
+    np.testing.assert_allclose(W_new[:2], limit, rtol=10 * np.finfo(dtype).eps)
+
 @pytest.mark.parametrize("beta", [1.0, 1.5, 2.0])
 @pytest.mark.parametrize("constraint", ["rows", "cols"])
 def test_constrained_h_step_is_an_mm_step(beta, constraint):
