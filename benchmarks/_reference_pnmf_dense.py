@@ -59,12 +59,13 @@ def _safeguarded_step(X, W, H, A, deg, l1, prev, a, nxt, b, l3):
 
 
 def _fit_scale(X, W, H, A, deg, l1, prev, a, nxt, b, l3, tol=1e-3, max_iter=1000):
-    previous, current = np.inf, _loss(X, W, H, A, deg, l1, prev, a, nxt, b, l3)
+    previous = _loss(X, W, H, A, deg, l1, prev, a, nxt, b, l3)
     for _ in range(max_iter):
+        W, H = _safeguarded_step(X, W, H, A, deg, l1, prev, a, nxt, b, l3)
+        current = _loss(X, W, H, A, deg, l1, prev, a, nxt, b, l3)
         if abs(previous - current) <= tol * abs(previous):
             break
-        W, H = _safeguarded_step(X, W, H, A, deg, l1, prev, a, nxt, b, l3)
-        previous, current = current, _loss(X, W, H, A, deg, l1, prev, a, nxt, b, l3)
+        previous = current
     return W, H
 
 
