@@ -243,6 +243,26 @@ def _divergence(Y: np.ndarray, W: np.ndarray, H: np.ndarray, V: np.ndarray, beta
     return float(elementwise_divergence(Y, V, beta).sum()), None
 
 
+_CHUNK = 1 << 15  # entries per block of the KL sum: its log buffer stays in cache
+
+
+def _kl_ratio_sum(Y: np.ndarray, V: np.ndarray, R: np.ndarray, buffer: np.ndarray) -> float:
+    """Σ Y ⊙ log(Y ⊘ V) for Y, V > 0 of shape (m, p), leaving R = Y ⊘ V.
+
+    Works through blocks of rows so that each block's logarithm is summed while
+    it is still in cache (``buffer`` holds at least one row and ``_CHUNK`` entries).
+    """
+    rows = max(1, _CHUNK // max(Y.shape[1], 1))
+    total = 0.0
+    for start in range(0, Y.shape[0], rows):
+        y, r = Y[start:start + rows], R[start:start + rows]
+        np.divide(y, V[start:start + rows], out=r)
+        log_r = buffer[: r.size].reshape(r.shape)
+        np.log(r, out=log_r)
+        total += float(np.vdot(y, log_r))
+    return total
+
+
 def _kl_plain(Y: np.ndarray, V: np.ndarray) -> float:
     return float(xlogy(Y, Y / V).sum() - Y.sum() + V.sum())
 
@@ -441,6 +461,7 @@ class _DeepState:
         # Work arrays shaped like each layer's data, reused to spare allocations.
         self.ratio = [np.empty_like(V) for V in self.V]
         self.work = [np.empty_like(V) for V in self.V]
+        self.buffer = np.empty(max(_CHUNK, max(V.shape[1] for V in self.V)), dtype=Xs.dtype)
         self.L = len(Ws)
 
     def data(self, l: int) -> np.ndarray:
@@ -453,13 +474,12 @@ class _DeepState:
             return _divergence(Y, W, H, V, self.beta)[0]
         sum_y = self.sum_x if l == 0 else float(Y.sum())
         sum_v = float(W.sum(axis=0) @ H.sum(axis=1))
-        R, work = self.ratio[l], self.work[l]
-        np.divide(Y, V, out=R)
+        R = self.ratio[l]
         # Factors are floored above zero, so only X can hold zeros.
         if l == 0 and self.x_has_zeros:
-            return float(xlogy(Y, R, out=work).sum()) - sum_y + sum_v
-        np.log(R, out=work)
-        return float(np.vdot(Y, work)) - sum_y + sum_v
+            np.divide(Y, V, out=R)
+            return float(xlogy(Y, R, out=self.work[l]).sum()) - sum_y + sum_v
+        return _kl_ratio_sum(Y, V, R, self.buffer) - sum_y + sum_v
 
     def step(self, l: int) -> float:
         """One MM step on H_l then W_l; returns the layer's new error."""
