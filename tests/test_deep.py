@@ -274,6 +274,18 @@ def test_layer_errors_are_in_data_units():
     np.testing.assert_allclose(result.lambdas * result.layer_errors[0], 1.0, rtol=1e-9)
 
 
+
+def test_blocked_kl_sum_equals_the_direct_formula():
+    from nmfcore.deep import _CHUNK, _kl_ratio_sum
+
+    rng = np.random.default_rng(11)
+    Y = rng.random((3 * _CHUNK // 100 + 7, 100)) + 0.01  # several blocks and a partial one
+    V = rng.random(Y.shape) + 0.01
+    R = np.empty_like(Y)
+    value = _kl_ratio_sum(Y, V, R, np.empty(_CHUNK))
+    assert value == pytest.approx(np.sum(Y * np.log(Y / V)), rel=1e-12)
+    np.testing.assert_array_equal(R, Y / V)
+
 def test_multilayer_nmf_alone():
     X = _low_rank(seed=10)
     result = multilayer_nmf(X, [6, 3], init_iter=30, random_state=0)
