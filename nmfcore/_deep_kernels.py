@@ -20,12 +20,31 @@ _NO_REASSOC = {"nsz", "arcp", "afn"}
 
 
 @numba.njit(cache=True, fastmath=_INF_SAFE, error_model="numpy")
-def shift_clip_start(log_b, log_wbar, shift, low, high, Z, S):  # pragma: no cover - compiled
-    """Z = clip(log B − log W̄ + shift[k], low, high), S = −|Z| (for exp then log1p); all (m, r)."""
-    m, r = log_b.shape
+def product_ratio(W, Q, Wbar, low, high, B, T):  # pragma: no cover - compiled
+    """B = W ⊙ Q and T = B ⊘ W̄ (all (m, r)); the number of T outside [low, high] with B > 0.
+
+    Outside that range the quotient has over- or underflowed and its logarithm
+    must be taken as log B − log W̄ instead.
+    """
+    m, r = W.shape
+    bad = 0
     for i in range(m):
         for k in range(r):
-            z = (log_b[i, k] - log_wbar[i, k]) + shift[k]
+            b = W[i, k] * Q[i, k]
+            t = b / Wbar[i, k]
+            B[i, k] = b
+            T[i, k] = t
+            bad += (b > 0.0) & ((t < low) | (t > high))
+    return bad
+
+
+@numba.njit(cache=True, fastmath=_INF_SAFE, error_model="numpy")
+def shift_clip_start(log_t, shift, low, high, Z, S):  # pragma: no cover - compiled
+    """Z = clip(log_t + shift[k], low, high), S = −|Z| (for exp then log1p); all (m, r)."""
+    m, r = log_t.shape
+    for i in range(m):
+        for k in range(r):
+            z = log_t[i, k] + shift[k]
             if z < low:
                 z = low
             elif z > high:

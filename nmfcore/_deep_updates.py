@@ -270,19 +270,23 @@ def w_step_kl(
     """
     eps = tiny(W.dtype)
     a_over = np.ascontiguousarray(H.sum(axis=1) / lam)
-    B = np.ascontiguousarray(W * Q)
+    W, Q, Wbar = (np.ascontiguousarray(a) for a in (W, Q, Wbar))
+    B, log_t, S = np.empty_like(W), np.empty_like(W), np.empty_like(W)
+    info = np.finfo(B.dtype)
     with np.errstate(divide="ignore"):
-        log_b = np.log(B)
-    log_wbar = np.log(Wbar, out=np.empty_like(B))
+        if kernels.product_ratio(W, Q, Wbar, float(info.tiny), float(info.max), B, log_t):
+            np.subtract(np.log(B), np.log(Wbar), out=log_t)
+        else:
+            np.log(log_t, out=log_t)
     # z = log(B/λ) + A/λ with A = 1Hᵀ − λ log W̄, clipped so that ω stays above
     # the smallest normal number (no slow, inexact subnormals); where ω would be
     # smaller, the finish uses W̄ e^{ω − a/λ}, exact as ω → 0.
     shift = np.ascontiguousarray(a_over - np.log(lam))
-    tiny_normal = float(np.finfo(B.dtype).tiny)
+    tiny_normal = float(info.tiny)
     low, high = np.log(tiny_normal) + 1.0, _omega_bounds(B.dtype)[1]
-    # Z overwrites log W̄ and −|Z| overwrites log B, entry by entry.
-    Z, S = log_wbar, log_b
-    kernels.shift_clip_start(log_b, log_wbar, shift, low, high, Z, S)
+    # Z overwrites log(B ⊘ W̄).
+    Z = log_t
+    kernels.shift_clip_start(log_t, shift, low, high, Z, S)
     omega = _omega_from_start(Z.ravel(), S.ravel()).reshape(B.shape)
     # ω e^ω = e^z gives B / (λ ω) = W̄ exp(ω − a/λ): the minimiser W̄ e^{−a/λ}
     # where B = 0 (a zero row of Y), where the direct form is 0/0.

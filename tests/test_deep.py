@@ -68,6 +68,21 @@ def test_kl_w_step_survives_tiny_wbar_where_exp_overflows():
     assert np.max(np.abs(residual) / scale) < 1e-10
 
 
+
+def test_kl_w_step_where_b_over_wbar_overflows():
+    rng = np.random.default_rng(12)
+    W = rng.random((10, 3)) + 0.1
+    H = rng.random((3, 8))
+    Q = rng.random((10, 3)) * 1e20
+    Wbar = rng.random((10, 3))
+    Wbar[:4] = 1e-300  # B / W̄ overflows there: log B − log W̄ is used instead
+    lam = 50.0
+    with np.errstate(over="raise", invalid="raise"):
+        W_new = upd.w_step_kl(W, H, Q, Wbar, lam)
+    B = W * Q
+    residual = H.sum(axis=1) - B / W_new + lam * (np.log(W_new) - np.log(Wbar))
+    assert np.max(np.abs(residual) / (H.sum(axis=1) + B / W_new)) < 1e-12
+
 def test_kl_w_step_with_wbar_near_zero_everywhere():
     rng = np.random.default_rng(2)
     W = rng.random((12, 3)) + 0.1
