@@ -7,8 +7,9 @@ many deep iterations. Prints markdown tables:
 1. per-layer error ratio deep / multilayer and mean Hoyer sparsity of the layer
    features (rows of H_l … H_1, i.e. basis images), ours beside the paper's;
 2. seconds per deep iteration against the floor of its unavoidable matrix
-   products (the four m-sized GEMMs per layer, timed alone in the same run), and
-   nn-fac's deep KL step on the same start when nn-fac is importable;
+   products (the four m-sized GEMMs per layer, timed alone in the same run);
+   then ours, nn-fac's deep KL step (``pip install nn-fac``) and the floor
+   interleaved from the same multilayer start;
 3. the full run's wall time in float64 and float32;
 4. Samson (156 bands x 9025 pixels, r = [3, 2]): SAD of the layer-1 endmembers
    against the ground truth for multilayer, deep and min-vol deep KL-NMF, and
@@ -70,22 +71,57 @@ def gemm_floor(X: np.ndarray, result, repeats: int = 20) -> float:
     return _best_of(products, repeats)
 
 
-def nnfac_step_time(X: np.ndarray, result, n_steps: int) -> float | None:
-    """Median seconds of nn-fac's deep KL step from our multilayer start, or None without nn-fac."""
+def side_by_side(X: np.ndarray, result, n_steps: int) -> tuple[float, float, float] | None:
+    """Median seconds per deep iteration of ours, nn-fac and the GEMM floor, interleaved.
+
+    Both start from our multilayer initialisation (``result.init``) in X's dtype
+    and take ``n_steps`` iterations in turn, so that load on the machine hits
+    both alike. None when nn-fac is not installed.
+    """
     try:
         from nn_fac.deep_nmf import one_step_deep_KL_nmf
     except ImportError:
         return None
-    W = [w.copy() for w in result.init.W]
-    H = [h.copy() for h in result.init.H]
-    lam = 1.0 / result.init.layer_errors[0]
-    times = []
-    with np.errstate(all="ignore"):  # its Lambert-W form overflows on some entries
+    from nmfcore.deep import _DeepState
+
+    init = result.init
+    scale = float(X.mean())
+    ours = _DeepState(X / scale, [W / scale for W in init.W], [H.copy() for H in init.H], 1.0, "rows",
+                      init.lambdas * scale)
+    for layer in range(len(RANKS)):
+        ours.error(layer)
+    W = [w.copy() for w in init.W]
+    H = [h.copy() for h in init.H]
+    lam = init.lambdas
+    Ws, Hs = [w.copy() for w in init.W], [h.copy() for h in init.H]
+    Ys = [X] + Ws[:-1]
+
+    def floor():
+        for Y, Wl, Hl in zip(Ys, Ws, Hs):
+            Wl.T @ Y
+            Wl @ Hl
+            Y @ Hl.T
+            Wl @ Hl
+
+    times: dict[str, list[float]] = {"ours": [], "nn-fac": [], "floor": []}
+    with np.errstate(all="ignore"):  # nn-fac's Lambert-W form overflows on some entries
         for _ in range(n_steps):
-            start = time.perf_counter()
-            W, H, _ = one_step_deep_KL_nmf(X, W, H, RANKS, lam, 1e-6)
-            times.append(time.perf_counter() - start)
-    return float(np.median(times))
+            for name, step in (("ours", lambda: [ours.step(l) for l in range(len(RANKS))]),
+                               ("nn-fac", lambda: one_step_deep_KL_nmf(X, W, H, RANKS, lam, 1e-6)),
+                               ("floor", floor)):
+                start = time.perf_counter()
+                step()
+                times[name].append(time.perf_counter() - start)
+    return tuple(float(np.median(times[name])) for name in ("ours", "nn-fac", "floor"))
+
+
+def _nnfac_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("nn-fac")
+    except PackageNotFoundError:
+        return ""
 
 
 def features_sparsity(result) -> list[float]:
@@ -152,12 +188,19 @@ def main() -> None:
         per_iter = float(np.median(np.diff(res.times[1:]))) if res.n_iter > 1 else float("nan")
         print(f"| ours, {name} | {per_iter:.4f} | {floor:.4f} | {per_iter / floor:.2f}x | {total:.1f} "
               f"| {res.times[0]:.1f} |")
-    nnfac = nnfac_step_time(X64, result, n_steps=min(20, args.iters))
-    if nnfac is None:
-        print("| nn-fac | not installed (pip install nn-fac tensorly) | | | | |")
+    n_side = min(30, args.iters)
+    side = side_by_side(X64, result, n_side)
+    print(f"\n## Side by side with nn-fac: same multilayer start, float64, {n_side} iterations "
+          "each, interleaved (medians)\n")
+    if side is None:
+        print("nn-fac is not installed (pip install nn-fac); no comparison.")
     else:
-        floor = runs["float64"][2]
-        print(f"| nn-fac 0.3 (float64, same start) | {nnfac:.4f} | {floor:.4f} | {nnfac / floor:.2f}x | | |")
+        ours, nnfac, floor = side
+        print("| run | s / iteration | ratio to GEMM floor | nn-fac / ours |")
+        print("|---|---|---|---|")
+        print(f"| ours | {ours:.4f} | {ours / floor:.2f}x | |")
+        print(f"| nn-fac {_nnfac_version()} | {nnfac:.4f} | {nnfac / floor:.2f}x | {nnfac / ours:.1f}x |")
+        print(f"| GEMM floor | {floor:.4f} | 1.00x | |")
     samson_table(args.samson_iters, args.samson_alpha, args.seed)
 
 
