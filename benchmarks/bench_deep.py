@@ -56,8 +56,13 @@ def gemm_floor(X: np.ndarray, result, repeats: int = 20) -> float:
     Per layer: Wᵀ(Y ⊘ V) for H, W H for the new V, (Y ⊘ V) Hᵀ for W, and W H for
     the loss; all four are (m x r_{l−1}) by r_l products.
     """
-    Ws = [W.astype(X.dtype) for W in result.W]
-    Hs = [H.astype(X.dtype) for H in result.H]
+    products = _floor_products(X, [W.astype(X.dtype) for W in result.W], [H.astype(X.dtype) for H in result.H])
+    products()
+    return _best_of(products, repeats)
+
+
+def _floor_products(X: np.ndarray, Ws: list, Hs: list):
+    """A function running the four unavoidable products of every layer (see :func:`gemm_floor`)."""
     Ys = [X] + Ws[:-1]
 
     def products():
@@ -67,8 +72,7 @@ def gemm_floor(X: np.ndarray, result, repeats: int = 20) -> float:
             Y @ H.T
             W @ H
 
-    products()
-    return _best_of(products, repeats)
+    return products
 
 
 def side_by_side(X: np.ndarray, result, n_steps: int) -> tuple[float, float, float] | None:
@@ -93,15 +97,7 @@ def side_by_side(X: np.ndarray, result, n_steps: int) -> tuple[float, float, flo
     W = [w.copy() for w in init.W]
     H = [h.copy() for h in init.H]
     lam = init.lambdas
-    Ws, Hs = [w.copy() for w in init.W], [h.copy() for h in init.H]
-    Ys = [X] + Ws[:-1]
-
-    def floor():
-        for Y, Wl, Hl in zip(Ys, Ws, Hs):
-            Wl.T @ Y
-            Wl @ Hl
-            Y @ Hl.T
-            Wl @ Hl
+    floor = _floor_products(X, [w.copy() for w in init.W], [h.copy() for h in init.H])
 
     times: dict[str, list[float]] = {"ours": [], "nn-fac": [], "floor": []}
     with np.errstate(all="ignore"):  # nn-fac's Lambert-W form overflows on some entries

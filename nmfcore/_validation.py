@@ -58,6 +58,17 @@ def check_random_state(seed: None | int | np.random.Generator) -> np.random.Gene
     raise ValueError(f"random_state must be None, an int or a numpy Generator, got {seed!r}")
 
 
+def check_dtype(dtype: Any, data_dtype: Any) -> np.dtype:
+    """Working precision: ``dtype`` if given (float32 or float64), else float32 for
+    float32 data and float64 otherwise."""
+    if dtype is None:
+        dtype = np.float32 if data_dtype == np.float32 else np.float64
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+    return dtype
+
+
 def _first_position(X: np.ndarray | sp.csr_matrix, flags: np.ndarray) -> tuple[int, int]:
     """Row and column of the first flagged entry (row-major order).
 
@@ -111,11 +122,7 @@ def check_matrix(
         data = X
     if X.ndim != 2:
         raise ValueError(f"{name} must be a 2-D matrix, got {X.ndim} dimension(s)")
-    if dtype is None:
-        dtype = np.float32 if X.dtype == np.float32 else np.float64
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+    dtype = check_dtype(dtype, X.dtype)
     if X.dtype != dtype:
         X = X.astype(dtype)
         data = X.data if sp.issparse(X) else X

@@ -30,7 +30,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -43,6 +42,7 @@ from threadpoolctl import threadpool_limits
 from nmfcore import _pnmf_kernels as _k
 from nmfcore._validation import (
     check_choice,
+    check_dtype,
     check_matrix,
     check_nonnegative_float,
     check_positive_int,
@@ -146,15 +146,6 @@ def preprocess_items(X, method: str | None):
         return (X @ sp.diags(1.0 / np.where(norms > 0, norms, 1.0))).tocsr()
     norms = np.linalg.norm(X, axis=0)
     return X / np.where(norms > 0, norms, 1.0)
-
-
-def _work_dtype(X, dtype) -> np.dtype:
-    if dtype is None:
-        dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-    return dtype
 
 
 def _chain_plan(T: int, init_iter: int | None) -> tuple[int, np.ndarray]:
@@ -273,14 +264,17 @@ class _Solver:
         with multithreaded kernels, whose idle workers spin against each other.
         """
         batches = [idx[s : s + self.batch] for s in range(0, idx.size, self.batch)]
-        threads = min(numba.get_num_threads(), len(batches))
-        if threads <= 1:
+        if min(numba.get_num_threads(), len(batches)) <= 1:
             for b in batches:
                 self._update_batch(b, None)
             return
-        with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
-            for future in [pool.submit(self._update_batch, b, 1) for b in batches]:
-                future.result()
+        with threadpool_limits(1, user_api="blas"):
+            _k.run_jobs(self._update_batches, len(batches), batches)
+
+    def _update_batches(self, batches: list[np.ndarray], offset: int, stride: int) -> None:
+        """The batches ``offset``, ``offset + stride``, ... on one thread (see :func:`_k.run_jobs`)."""
+        for b in batches[offset::stride]:
+            self._update_batch(b, 1)
 
     def _update_batch(self, b: np.ndarray, threads: int | None) -> None:
         """One X Hᵀ feeds ``w_passes`` unit-sphere HALS passes over the W of the
@@ -412,7 +406,7 @@ def pnmf(
     """
     from nmfcore.init import initialize
 
-    dtype = _work_dtype(X, dtype)
+    dtype = check_dtype(dtype, getattr(X, "dtype", None))
     X = preprocess_items(X, preprocess)
     m, n = X.shape
     if n < 2:
