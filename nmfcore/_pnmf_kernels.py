@@ -12,7 +12,7 @@ in arithmetic. These kernels take a batch of c scales at once:
 
 Every kernel is generic in the float type and runs the jobs ``offset``,
 ``offset + stride``, ... of its batch (scales, or (scale, block of items)
-pairs), so :func:`run_jobs` can deal a batch out to threads; dealing rather
+pairs), so :func:`nmfcore._parallel.run_jobs` can deal a batch out to threads; dealing rather
 than splitting into halves balances coarse scales (many edges) against fine ones. The kernels release the GIL
 and are not numba-parallel: between the solver's BLAS calls, OpenMP worker
 threads spinning beside OpenBLAS's made alternating calls about ten times
@@ -21,27 +21,8 @@ slower on two cores.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numba
 import numpy as np
-
-_POOL: ThreadPoolExecutor | None = None
-
-
-def run_jobs(kernel, n_jobs: int, *args, threads: int | None = None) -> None:
-    """``kernel(*args, offset, stride)`` on ``threads`` threads (default numba's count, at most ``n_jobs``)."""
-    global _POOL
-    n_threads = min(numba.get_num_threads() if threads is None else threads, n_jobs)
-    if n_threads <= 1:
-        kernel(*args, 0, 1)
-        return
-    if _POOL is None or _POOL._max_workers < n_threads:
-        _POOL = ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="nmfcore-pnmf")
-    futures = [_POOL.submit(kernel, *args, offset, n_threads) for offset in range(n_threads)]
-    for future in futures:
-        future.result()
-
 
 # Below this norm a column of W is left as it is (its optimum on the sphere is undefined).
 _NORM_EPS = 1e-16

@@ -20,6 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from nmfcore import _pnmf_kernels as _k
+from nmfcore._parallel import run_jobs
 from nmfcore._validation import check_positive_int
 from nmfcore.topology import _diameter, _items, _sq_norms
 
@@ -144,7 +145,7 @@ class ScaleGraphs:
         """
         if self._degrees is None:
             self._degrees = np.empty((len(self), self.n_items))
-            _k.run_jobs(
+            run_jobs(
                 _k.weighted_degrees,
                 _k.item_jobs(*self._degrees.shape),
                 self._indptr,
@@ -170,7 +171,7 @@ class ScaleGraphs:
         ts = np.asarray(ts, dtype=np.intp)
         H = np.ascontiguousarray(H)
         out = np.empty_like(H)
-        _k.run_jobs(
+        run_jobs(
             _k.graph_products,
             _k.item_jobs(H.shape[0], H.shape[2]),
             self._indptr,

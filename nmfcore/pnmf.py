@@ -40,6 +40,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from nmfcore import _pnmf_kernels as _k
+from nmfcore._parallel import run_jobs
 from nmfcore._validation import (
     check_choice,
     check_dtype,
@@ -269,10 +270,10 @@ class _Solver:
                 self._update_batch(b, None)
             return
         with threadpool_limits(1, user_api="blas"):
-            _k.run_jobs(self._update_batches, len(batches), batches)
+            run_jobs(self._update_batches, len(batches), batches)
 
     def _update_batches(self, batches: list[np.ndarray], offset: int, stride: int) -> None:
-        """The batches ``offset``, ``offset + stride``, ... on one thread (see :func:`_k.run_jobs`)."""
+        """The batches ``offset``, ``offset + stride``, ... on one thread (see :func:`nmfcore._parallel.run_jobs`)."""
         for b in batches[offset::stride]:
             self._update_batch(b, 1)
 
@@ -284,13 +285,13 @@ class _Solver:
         Wb, Hb = self.W[b], self.H[b]
         c = b.size
         XHt = _x_ht_batch(self.X, Hb)
-        _k.run_jobs(_k.unit_column_passes, c, Wb, XHt, Hb @ Hb.transpose(0, 2, 1), self.w_passes, threads=threads)
+        run_jobs(_k.unit_column_passes, c, Wb, XHt, Hb @ Hb.transpose(0, 2, 1), self.w_passes, threads=threads)
         WtX = _xt_w_batch(self.X, Wb)
         WtW = Wb.transpose(0, 2, 1) @ Wb
         deg = self.deg[b]
         HA = self._graph_products(b, Hb, threads)
         for _ in range(self.h_passes):
-            _k.run_jobs(
+            run_jobs(
                 _k.multiplicative_h, c, Hb, WtX, WtW, HA, deg, self.H, b, self.l1, self.l2, self.l3, _EPS,
                 threads=threads,
             )
