@@ -16,6 +16,7 @@ import scipy.sparse as sp
 
 from nmfcore._hals import HALSSolver
 from nmfcore._mu import MUSolver
+from nmfcore._parallel import single_threaded_blas
 from nmfcore._regularization import Penalty
 from nmfcore._validation import check_beta
 from nmfcore.classic import _prepare_data, nmf
@@ -128,22 +129,24 @@ class NMF:
         if not hasattr(self, "components_"):
             raise ValueError("this NMF instance is not fitted yet; call fit or fit_transform first")
         beta = check_beta(self.beta_loss)
-        Xt, _ = _prepare_data(X.T.tocsr() if sp.issparse(X) else np.asarray(X).T, beta, None, None)
+        Xt, _ = _prepare_data(X.T.tocsr() if sp.issparse(X) else np.ascontiguousarray(np.asarray(X).T), beta, None, None)
         W = self.components_.T.astype(Xt.dtype, copy=True)
         if W.shape[0] != Xt.shape[0]:
             raise ValueError(f"X has {Xt.shape[0]} features, but the model was fitted on {W.shape[0]}")
         _, H = initialize(Xt, self.n_components_, "random", self.random_state)
         H = np.maximum(H, np.finfo(Xt.dtype).eps)
         penalty = Penalty.elastic_net(self.alpha_W, self.l1_ratio, 1.0, beta)
-        if self.result_.params["solver"] == "hals":
-            state: MUSolver = HALSSolver(Xt, W, H, Penalty(), penalty)
+        solver = self.result_.params["solver"]
+        if solver == "hals":
+            state: MUSolver | HALSSolver = HALSSolver(Xt, W, H, Penalty(), penalty)
         else:
-            state = MUSolver(Xt, W, H, beta, None, Penalty(), penalty)
-        previous = state.loss()
-        for _ in range(self.max_iter):
-            state.update_H()
-            current = state.loss()
-            if previous > 0 and (previous - current) / previous < self.tol:
-                break
-            previous = current
-        return H.T.copy()
+            state = MUSolver(Xt, W, H, beta, None, Penalty(), penalty, relaxed=solver == "relaxed-mu")
+        with single_threaded_blas(state.parallel):
+            previous = state.loss()
+            for _ in range(self.max_iter):
+                state.update_H()
+                current = state.loss()
+                if previous > 0 and (previous - current) / previous < self.tol:
+                    break
+                previous = current
+        return state.H.T.copy()

@@ -54,7 +54,7 @@ def test_hals_objective_never_increases_and_beats_mu():
     assert hals.loss[-1] <= mu.loss[-1]
 
 
-@pytest.mark.parametrize("solver", ["mu", "hals"])
+@pytest.mark.parametrize("solver", ["mu", "relaxed-mu", "hals"])
 def test_penalised_objective_never_increases(solver):
     X, _, _ = planted(seed=4)
     result = nmfcore.nmf(
@@ -72,11 +72,106 @@ def test_penalised_objective_never_increases(solver):
     assert W.sum() + H.sum() < plain.W.sum() + plain.H.sum()  # the penalties shrink the factors
 
 
-def test_auto_picks_hals_for_frobenius_and_mu_otherwise():
+def test_auto_picks_hals_for_frobenius_relaxed_mu_up_to_two_and_mu_otherwise():
     X, _, _ = planted()
     assert nmfcore.nmf(X, 2, max_iter=2).params["solver"] == "hals"
-    assert nmfcore.nmf(X, 2, beta="kl", max_iter=2).params["solver"] == "mu"
-    assert nmfcore.nmf(X, 2, mask=np.ones(X.shape), max_iter=2).params["solver"] == "mu"
+    assert nmfcore.nmf(X, 2, beta="kl", max_iter=2).params["solver"] == "relaxed-mu"
+    assert nmfcore.nmf(X, 2, beta=1.5, max_iter=2).params["solver"] == "relaxed-mu"
+    assert nmfcore.nmf(X, 2, mask=np.ones(X.shape), max_iter=2).params["solver"] == "relaxed-mu"
+    assert nmfcore.nmf(X, 2, beta=0.5, max_iter=2).params["solver"] == "mu"
+    assert nmfcore.nmf(X, 2, beta=3, max_iter=2).params["solver"] == "mu"
+
+
+@pytest.mark.parametrize("beta", [1, 1.25, 1.5, 2])
+@pytest.mark.parametrize("kind", ["dense", "sparse", "masked"])
+def test_relaxed_mu_objective_never_increases(beta, kind):
+    rng = np.random.default_rng(12)
+    if kind == "sparse":
+        X = sp.random(80, 60, density=0.08, random_state=12, format="csr")
+        mask = None
+    else:
+        X, _, _ = planted(seed=12)
+        X = X + 0.05 * rng.random(X.shape)
+        mask = (rng.random(X.shape) > 0.2).astype(float) if kind == "masked" else None
+    result = nmfcore.nmf(X, 4, beta=beta, solver="relaxed-mu", mask=mask, max_iter=150, tol=0, random_state=0)
+    assert_monotone(result.loss)
+    assert result.loss[-1] == pytest.approx(
+        nmfcore.beta_divergence(X, result.W, result.H, beta, mask=mask), rel=1e-6
+    )
+
+
+@pytest.mark.parametrize("beta", [1, 1.5, 2])
+def test_relaxed_mu_needs_far_fewer_iterations_than_mu(beta):
+    X, _, _ = planted(m=60, n=50, r=6, seed=13)
+    X = X + 0.05 * np.random.default_rng(13).random(X.shape)
+    W0, H0 = nmfcore.initialize(X, 6, "nndsvda", random_state=0)
+    mu = nmfcore.nmf(X, 6, beta=beta, solver="mu", init=(W0, H0), max_iter=200, tol=0)
+    relaxed = nmfcore.nmf(X, 6, beta=beta, solver="relaxed-mu", init=(W0, H0), max_iter=200, tol=0)
+    reached = np.flatnonzero(relaxed.loss <= mu.loss[-1])
+    assert reached.size and reached[0] <= 140  # MU needs all 200
+    assert relaxed.loss[-1] < mu.loss[-1]
+
+
+@pytest.mark.parametrize("beta", [1, 1.5])
+def test_relaxed_mu_with_penalties_never_increases(beta):
+    X, _, _ = planted(seed=14)
+    for l1_ratio in (1.0, 0.3):  # pure L1 keeps the relaxed step; an L2 part makes it plain below β = 2
+        result = nmfcore.nmf(
+            X, 4, beta=beta, solver="relaxed-mu", alpha_W=0.3, alpha_H=0.1, l1_ratio=l1_ratio,
+            max_iter=100, tol=0, random_state=0,
+        )
+        assert_monotone(result.loss)
+
+
+def test_hals_result_splits_each_factors_scale_evenly():
+    X, _, _ = planted(seed=17)
+    result = nmfcore.nmf(X + 0.05, 4, solver="hals", max_iter=200, tol=0, random_state=0)
+    np.testing.assert_allclose(np.linalg.norm(result.W, axis=0), np.linalg.norm(result.H, axis=1), rtol=1e-12)
+    assert result.loss[-1] == pytest.approx(nmfcore.beta_divergence(X + 0.05, result.W, result.H, 2), rel=1e-9)
+
+
+def test_hals_discards_an_overshooting_extrapolation_for_a_plain_step(monkeypatch):
+    import nmfcore._hals as hals
+
+    X, _, _ = planted(m=80, n=70, r=6, seed=15)
+    X = X + 0.05 * np.random.default_rng(15).random(X.shape)
+    W0, H0 = nmfcore.initialize(X, 6, "nndsvda", random_state=0)
+    monkeypatch.setattr(hals, "_BETA_START", 50.0)  # far too long: steps overshoot
+    solver = hals.HALSSolver(X / X.mean(), W0.copy(), H0.copy(), hals.Penalty(), hals.Penalty())
+    cuts = []
+
+    def plain_step():
+        cuts.append((before[-1], solver.beta))
+        type(solver)._plain_step(solver)
+
+    monkeypatch.setattr(solver, "_plain_step", plain_step)
+    losses, before = [solver.loss()], []
+    for _ in range(10):
+        before.append(solver.beta)
+        solver.step()
+        losses.append(solver.loss())
+    assert_monotone(np.array(losses))
+    assert cuts and all(after == pytest.approx(b / hals._CUT) for b, after in cuts)
+    assert losses[-1] < losses[0]
+
+
+@pytest.mark.parametrize("beta, solver", [(1, "relaxed-mu"), (1, "mu"), (2, "hals")])
+def test_row_blocks_on_threads_give_the_serial_result(monkeypatch, beta, solver):
+    import nmfcore._hals as hals
+    import nmfcore._mu as mu
+
+    X, _, _ = planted(m=70, n=50, r=5, seed=16)
+    X = X + 0.05 * np.random.default_rng(16).random(X.shape)
+    W0, H0 = nmfcore.initialize(X, 5, "nndsvda", random_state=0)
+    runs = []
+    for count in (1, 3):  # 3 uneven blocks of rows (and columns of H)
+        monkeypatch.setattr(mu, "block_count", lambda rows, work: count)
+        monkeypatch.setattr(hals, "block_count", lambda rows, work: count)
+        runs.append(nmfcore.nmf(X, 5, beta=beta, solver=solver, init=(W0, H0), max_iter=15, tol=0))
+    serial, blocked = runs
+    np.testing.assert_allclose(blocked.loss, serial.loss, rtol=1e-10)
+    np.testing.assert_allclose(blocked.W, serial.W, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(blocked.H, serial.H, rtol=1e-8, atol=1e-12)
 
 
 @pytest.mark.parametrize("init", ["nndsvd", "nndsvda", "nndsvdar", "random"])
@@ -88,7 +183,10 @@ def test_same_seed_same_factors(init):
     np.testing.assert_array_equal(a.H, b.H)
 
 
-@pytest.mark.parametrize("beta, solver", [(0.5, "mu"), (1, "mu"), (1.5, "mu"), (2, "mu"), (2, "hals"), (3, "mu")])
+@pytest.mark.parametrize(
+    "beta, solver",
+    [(0.5, "mu"), (1, "mu"), (1, "relaxed-mu"), (1.5, "mu"), (1.5, "relaxed-mu"), (2, "mu"), (2, "hals"), (3, "mu")],
+)
 def test_sparse_and_dense_give_the_same_factors(beta, solver):
     Xs = sp.random(60, 45, density=0.1, random_state=11, format="csr")
     a = nmfcore.nmf(Xs, 3, beta=beta, solver=solver, max_iter=60, tol=0, random_state=0)
@@ -116,7 +214,9 @@ def test_float32_input_keeps_its_precision():
     assert nmfcore.nmf(X, 3, max_iter=5, dtype=np.float32).W.dtype == np.float32
 
 
-@pytest.mark.parametrize("solver, beta, max_iter", [("hals", 2, 4000), ("mu", 1, 20000)])
+@pytest.mark.parametrize(
+    "solver, beta, max_iter", [("hals", 2, 4000), ("mu", 1, 20000), ("relaxed-mu", 1, 10000)]
+)
 def test_exact_planted_factorisation_is_recovered(solver, beta, max_iter):
     # separable planted data: the first r columns of X are the columns of W
     rng = np.random.default_rng(8)
