@@ -378,20 +378,20 @@ def spectrogram_like(n_freq: int = 64, n_time: int = 100, level: float = 0.5, se
 
 
 def solver_curves(X: np.ndarray, rank: int, max_iter: int = 100, seed: int = 0) -> dict[str, NMFResult]:
-    """MU and HALS on the Frobenius loss from the same random start.
+    """MU, relaxed MU and HALS on the Frobenius loss from the same random start.
 
     Returns
     -------
     dict
-        ``{"MU": result, "HALS": result}``; ``loss`` and ``times`` give the
-        curves against iteration and against seconds.
+        ``{"MU": result, "relaxed MU": result, "HALS": result}``; ``loss`` and
+        ``times`` give the curves against iteration and against seconds.
     """
     from nmfcore.init import initialize
 
     W0, H0 = initialize(X, rank, "random", np.random.default_rng(seed))
     return {
         name: _nmf(X, rank, beta=2, solver=solver, init=(W0, H0), max_iter=max_iter, tol=0.0)
-        for name, solver in (("MU", "mu"), ("HALS", "hals"))
+        for name, solver in (("MU", "mu"), ("relaxed MU", "relaxed-mu"), ("HALS", "hals"))
     }
 
 

@@ -280,9 +280,11 @@ def _inits(rank: int, solver: str):
 def lesson_algorithms() -> None:
     st.markdown(
         "Multiplicative updates (MU) multiply each entry by a ratio of two positive "
-        "matrices: simple, any β, but slow. HALS (β = 2) solves exactly for one row of H or "
-        "column of W at a time, for about the same cost per sweep. Both start here from the "
-        "same random factors on the faces."
+        "matrices: simple, any β, but slow. Each MU step minimises a majoriser, a simpler "
+        "function that lies above the loss and touches it at the current point; relaxed MU "
+        "steps twice as far on the same majoriser, which still cannot raise the loss. HALS "
+        "(β = 2) solves exactly for one row of H or column of W at a time, for about the same "
+        "cost per sweep. All three start here from the same random factors on the faces."
     )
     c1, c2 = st.columns(2)
     rank = c1.slider("rank", 2, 20, 10, key="l4_rank")

@@ -59,8 +59,9 @@ def _nmf_params(ds, defaults: dict[str, Any], limit: int) -> dict[str, Any]:
                                          help="Number of factors (columns of W, rows of H)."))
     with c2:
         params["beta"] = _beta_choice(BETAS, defaults["beta"], "nmf_beta")
-    params["solver"] = c3.selectbox("Solver", ["auto", "mu", "hals"], key="nmf_solver",
-                                    help="HALS is fastest for β = 2; MU works for any β.")
+    params["solver"] = c3.selectbox("Solver", ["auto", "mu", "relaxed-mu", "hals"], key="nmf_solver",
+                                    help="HALS is fastest for β = 2; relaxed MU for 1 ≤ β ≤ 2; "
+                                         "MU works for any β.")
     c1, c2, c3 = st.columns(3)
     inits = ["nndsvda", "nndsvd", "nndsvdar", "random"]
     custom = st.session_state.get("custom_init")

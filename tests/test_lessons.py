@@ -99,6 +99,8 @@ def test_solver_curves_share_the_start_and_hals_ends_lower():
     curves = L.solver_curves(X + 0.01, 5, max_iter=50)
     assert curves["MU"].loss[0] == pytest.approx(curves["HALS"].loss[0])
     assert curves["HALS"].loss[-1] < curves["MU"].loss[-1]
+    assert curves["relaxed MU"].loss[0] == pytest.approx(curves["MU"].loss[0])
+    assert curves["relaxed MU"].loss[-1] < curves["MU"].loss[-1]
     assert len(curves["MU"].times) == 51
 
 
