@@ -38,28 +38,24 @@ TINY = 2.2250738585072014e-308  # smallest positive normal float64
 HUGE = 1.7976931348623157e308
 
 
-@intrinsic
-def _float_bits(typingctx, x):
-    """The bits of a float64 as an int64 (an LLVM bitcast)."""
-    if x != types.float64:
-        return None
+def _bitcast(source, target):
+    """An intrinsic that reinterprets the bits of a ``source`` scalar as a ``target`` (LLVM bitcast)."""
 
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], context.get_value_type(types.int64))
+    @intrinsic
+    def cast(typingctx, x):
+        if x != source:
+            return None
 
-    return types.int64(types.float64), codegen
+        def codegen(context, builder, signature, args):
+            return builder.bitcast(args[0], context.get_value_type(target))
+
+        return target(source), codegen
+
+    return cast
 
 
-@intrinsic
-def _bits_float(typingctx, bits):
-    """The float64 whose bits are the int64 ``bits`` (an LLVM bitcast)."""
-    if bits != types.int64:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], context.get_value_type(types.float64))
-
-    return types.float64(types.int64), codegen
+_float_bits = _bitcast(types.float64, types.int64)
+_bits_float = _bitcast(types.int64, types.float64)
 
 
 @numba.njit(inline="always", cache=True)

@@ -13,8 +13,8 @@ after an iteration that lowers the objective, cut after one that does not. Here
 an iteration that does not lower the objective (by more than rounding) is
 discarded and replaced by a plain HALS iteration from the last kept point, so
 the kept iterates' objective never increases (HER itself keeps the worse point
-and only restarts the extrapolation). The objective of a kept pair comes free from the products the W
-update already formed.
+and only restarts the extrapolation). The objective of a kept pair comes free
+from the products the W update already formed.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from nmfcore._kernels import extrapolate, hals_columns
+from nmfcore._kernels import extrapolate, hals_columns, hals_sweeps
 from nmfcore._parallel import block_count, blocks, run_tasks
 from nmfcore._regularization import Penalty
 
@@ -49,16 +49,11 @@ _CUT = 1.5
 _MIN_GAIN = 1e-10
 
 
-def _revive_dead_factors(G: np.ndarray, eps: float) -> bool:
-    """Give a factor (column of G) that became all zero a tiny value, so it can recover.
-
-    Returns whether any did.
-    """
+def _revive_dead_factors(G: np.ndarray, eps: float) -> None:
+    """Give a factor (column of G) that became all zero a tiny value, so it can recover."""
     dead = ~G.any(axis=0)
     if dead.any():
         G[:, dead] = eps
-        return True
-    return False
 
 
 def balance_scales(W: np.ndarray, H: np.ndarray) -> None:
@@ -113,6 +108,7 @@ class HALSSolver:
         self._grams = [np.empty((r, r), dtype=H.dtype) for _ in range(count)]
         self._residuals = [np.empty((r, c.stop - c.start), dtype=H.dtype) for c in self.col_blocks]
         self._products = [np.empty_like(R) for R in self._residuals]
+        self._w_residuals = [np.empty((r, b.stop - b.start), dtype=W.dtype) for b in self.row_blocks]
         self.beta, self.beta_cap = _BETA_START, 1.0
         # where the next iteration starts, the last non-extrapolated iterates, and work
         # arrays; step() swaps them rather than allocating (fresh pages cost more than a copy)
@@ -147,38 +143,37 @@ class HALSSolver:
 
         Each column block forms its own slice of WᵀX (the columns of a C-ordered X
         are a strided matrix that BLAS reads in place) and keeps it in cache for
-        its sweeps. ``H_from``, if given, is copied into H first (the start
-        point); ``H_out`` receives max(H + beta (H − H_prev), 0) (H itself if
-        beta = 0). Returns H_out H_outᵀ.
+        its sweeps. The sweeps start from ``H_from`` if given (H receives the
+        result), else from H in place; ``H_out`` receives max(H + beta (H − H_prev), 0)
+        (H itself if beta = 0). Returns H_out H_outᵀ.
         """
         WtW = W.T @ W
         WtX_sparse = np.ascontiguousarray((self.XT @ W).T) if self.sparse else None
         p = self.penalty_H
         grams = self._grams
 
-        def block(c: int) -> None:
+        def block(c: int) -> np.ndarray:
             cols = self.col_blocks[c]
             Hc = H[:, cols]
-            if H_from is not None:
-                Hc[...] = H_from[:, cols]
+            start = Hc if H_from is None else H_from[:, cols]
             R, BH = self._residuals[c], self._products[c]
             if WtX_sparse is None:
                 np.matmul(W.T, self.X[:, cols], out=R)
             else:
                 R[...] = WtX_sparse[:, cols]
-            R -= np.matmul(WtW, Hc, out=BH)
-            hals_columns(Hc, R, WtW, p.l1, p.l2, self.inner_H, _DELTA)
-            out = Hc
-            if beta:
-                out = H_out[:, cols]
-                extrapolate(Hc, H_prev[:, cols], beta, out)
+            R -= np.matmul(WtW, start, out=BH)
+            out = H_out[:, cols] if beta else Hc
+            hals_sweeps(start, R, WtW, p.l1, p.l2, self.inner_H, _DELTA, Hc, H_prev[:, cols], beta, out)
             np.matmul(out, out.T, out=grams[c])
+            return Hc.any(axis=1)
 
-        run_tasks(block, len(self.col_blocks))
-        if _revive_dead_factors(H.T, self.eps) or not beta:
+        alive = np.logical_or.reduce(run_tasks(block, len(self.col_blocks)))
+        if not beta and H_out is not H:
+            H_out[...] = H
+        if not alive.all():  # a factor whose row of H died gets a tiny value, so it can recover
+            H[~alive] = self.eps
             if not beta:
-                H_out[...] = H
-            return H_out @ H_out.T
+                return H_out @ H_out.T
         HHt = grams[0]
         for gram in grams[1:]:
             HHt += gram
@@ -195,11 +190,10 @@ class HALSSolver:
                 XHt[rows] = self.X[rows] @ H.T
             else:
                 np.matmul(self.X[rows], H.T, out=XHt[rows])
-            Wt = np.ascontiguousarray(W[rows].T)
-            R = HHt @ -Wt
-            R += XHt[rows].T
+            Wt = W[rows].T  # the rows of W are the sweeps' columns: a strided view, no copy
+            R = np.matmul(HHt, Wt, out=self._w_residuals[b])
+            np.subtract(XHt[rows].T, R, out=R)
             hals_columns(Wt, R, HHt, p.l1, p.l2, self.inner_W, _DELTA)
-            W[rows] = Wt.T
 
         run_tasks(block, len(self.row_blocks))
         _revive_dead_factors(W, self.eps)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nmfcore._kernels import HALS_BLOCK, HALS_TILE, hals_columns
+from nmfcore._kernels import HALS_BLOCK, HALS_TILE, extrapolate, hals_columns, hals_sweeps
 
 
 def reference_sweeps(F, A, B, l1, l2, n_sweeps):
@@ -52,3 +52,31 @@ def test_hals_columns_stops_sweeping_once_a_tile_settles():
     # with delta = 0.5 the loop ends long before 10,000 sweeps and far from convergence
     assert np.abs(F - H_true).max() > 1e-6
     assert np.abs(one_more - F).max() > 0.0
+
+
+def test_hals_sweeps_from_a_separate_start_with_extrapolation():
+    rng = np.random.default_rng(2)
+    r, p = 11, HALS_TILE + 9
+    W = rng.random((30, r))
+    B = W.T @ W
+    A = W.T @ rng.random((30, p))
+    start = rng.random((r, p))
+    previous = rng.random((r, p))
+    expected = start.copy()
+    R_expected = A - B @ start
+    hals_columns(expected, R_expected, B, 0.1, 0.2, 2, 0.0)
+    F, F_ext, R = np.empty_like(start), np.empty_like(start), A - B @ start
+    untouched = start.copy()
+    hals_sweeps(start, R, B, 0.1, 0.2, 2, 0.0, F, previous, 0.7, F_ext)
+    np.testing.assert_array_equal(start, untouched)
+    np.testing.assert_allclose(F, expected, rtol=1e-13)
+    np.testing.assert_allclose(R, R_expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(F_ext, np.maximum(F + 0.7 * (F - previous), 0.0), rtol=1e-13)
+    assert (F_ext == 0).any()  # the projection is exercised
+
+
+def test_extrapolate_matches_numpy():
+    rng = np.random.default_rng(3)
+    new, previous, out = rng.random((7, 5)), rng.random((7, 5)), np.empty((7, 5))
+    extrapolate(new, previous, 1.3, out)
+    np.testing.assert_allclose(out, np.maximum(new + 1.3 * (new - previous), 0.0), rtol=1e-14)
