@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from nmfcore.data.dataset import Dataset
 from nmfcore.data.errors import DataError
