@@ -15,6 +15,7 @@ Kernels called from the blocks must be compiled with ``nogil=True``.
 from __future__ import annotations
 
 import contextlib
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterator
 
@@ -22,6 +23,7 @@ import numba
 from threadpoolctl import threadpool_limits
 
 _POOL: ThreadPoolExecutor | None = None
+_PREFIX = "nmfcore-pool"
 
 
 def n_threads() -> int:
@@ -32,14 +34,18 @@ def n_threads() -> int:
 def _pool(size: int) -> ThreadPoolExecutor:
     global _POOL
     if _POOL is None or _POOL._max_workers < size:
-        _POOL = ThreadPoolExecutor(max_workers=size, thread_name_prefix="nmfcore")
+        _POOL = ThreadPoolExecutor(max_workers=size, thread_name_prefix=_PREFIX)
     return _POOL
 
 
 def run_tasks(task: Callable[[int], Any], n_tasks: int) -> list[Any]:
-    """``[task(0), ..., task(n_tasks − 1)]``, task 0 on the calling thread, the rest on the pool."""
-    if n_tasks <= 1:
-        return [task(0)] if n_tasks == 1 else []
+    """``[task(0), ..., task(n_tasks − 1)]``, task 0 on the calling thread, the rest on the pool.
+
+    Called from a pool thread (a task that starts tasks), it runs them all in
+    turn: waiting there on the pool could wait for itself.
+    """
+    if n_tasks <= 1 or threading.current_thread().name.startswith(_PREFIX):
+        return [task(i) for i in range(n_tasks)]
     futures = [_pool(n_tasks - 1).submit(task, i) for i in range(1, n_tasks)]
     first = task(0)
     return [first] + [future.result() for future in futures]

@@ -72,6 +72,12 @@ def test_hals_refuses_other_betas(X):
         nmfcore.nmf(X, 2, beta=1, solver="hals")
 
 
+@pytest.mark.parametrize("beta", [0.5, 3])
+def test_relaxed_mu_refuses_betas_outside_one_to_two(X, beta):
+    with pytest.raises(ValueError, match=rf"solver='relaxed-mu' needs 1 <= beta <= 2.*beta={beta:g}.*'mu'"):
+        nmfcore.nmf(X, 2, beta=beta, solver="relaxed-mu")
+
+
 @pytest.mark.parametrize(
     "kwargs, word",
     [
