@@ -132,7 +132,7 @@ class MUSolver:
         self.kl = beta == 1
         if self.kl:
             self.x_sum = float(X.sum())
-        self._cache: dict[str, np.ndarray] = {}
+        self._cache: dict[str, Any] = {}  # products (and the KL loss) of the current (W, H)
         self._buffer: np.ndarray | None = None
         self._scratch: dict[Any, np.ndarray] = {}
         m, n = X.shape
@@ -209,8 +209,9 @@ class MUSolver:
             total_v = float(W.sum(axis=0) @ H.sum(axis=1))
         else:
             V = self._dense_buffer()
-            nums = [self._scratch_array(("HNum", b), H.shape) for b in range(len(self.row_blocks))]
-            dens = [self._scratch_array(("HDen", b), H.shape) for b in range(len(self.row_blocks))]
+            count = len(self.row_blocks)
+            nums = [self._scratch_array(("HNum", b), H.shape) for b in range(count)]
+            dens = [self._scratch_array(("HDen", b), H.shape) for b in range(count)] if M is not None else []
 
             def block(b: int) -> tuple[float, float]:
                 rows = self.row_blocks[b]
@@ -229,7 +230,7 @@ class MUSolver:
             x_log_q = sum(p[0] for p in parts)
             total_v = sum(p[1] for p in parts) if M is not None else float(W.sum(axis=0) @ H.sum(axis=1))
         if with_loss:
-            self._cache["loss"] = np.array(x_log_q - self.x_sum + total_v)
+            self._cache["loss"] = x_log_q - self.x_sum + total_v
 
     def _kl_update_H(self) -> None:
         if "HNum" not in self._cache:
@@ -273,7 +274,7 @@ class MUSolver:
         if self.kl:
             if "loss" not in self._cache:
                 self._kl_h_side(with_loss=True)
-            return float(self._cache["loss"]) + penalty
+            return self._cache["loss"] + penalty
         V = self._approximation()
         if self.sparse:
             x = self.x
