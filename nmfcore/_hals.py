@@ -23,7 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from nmfcore._kernels import extrapolate, hals_columns, hals_sweeps
-from nmfcore._parallel import block_count, blocks, run_tasks
+from nmfcore._parallel import block_count, blocks, run_tasks, summed
 from nmfcore._regularization import Penalty
 
 # Gillis & Glineur's rule: at most 1 + α ρ inner sweeps, where ρ is the flop cost
@@ -174,10 +174,7 @@ class HALSSolver:
             H[~alive] = self.eps
             if not beta:
                 return H_out @ H_out.T
-        HHt = grams[0]
-        for gram in grams[1:]:
-            HHt += gram
-        return HHt
+        return summed(grams)
 
     def _update_W(self, W: np.ndarray, H: np.ndarray, HHt: np.ndarray) -> np.ndarray:
         """Sweeps on the rows of W (in place) with XHᵀ and HHᵀ; returns XHᵀ."""

@@ -26,7 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from nmfcore._mu_kernels import csr_quotient_product, dense_quotient, mu_step, xlogq_sum
-from nmfcore._parallel import block_count, blocks, run_tasks
+from nmfcore._parallel import block_count, blocks, run_tasks, summed
 from nmfcore._products import row_blocks, sampled_product, sparse_with_data
 from nmfcore._regularization import Penalty
 
@@ -75,14 +75,6 @@ def relaxation_holds(beta: float, penalty: Penalty) -> bool:
     majoriser, so those factors take the plain step).
     """
     return 1.0 <= beta <= 2.0 and (beta == 2.0 or penalty.l2 == 0.0)
-
-
-def _summed(parts: list[np.ndarray]) -> np.ndarray:
-    """The sum of per-block partial products, accumulated into the first."""
-    total = parts[0]
-    for part in parts[1:]:
-        total += part
-    return total
 
 
 class MUSolver:
@@ -224,9 +216,9 @@ class MUSolver:
                 return x_log_q_b, observed_v
 
             parts = run_tasks(block, len(self.row_blocks))
-            self._cache["HNum"] = _summed(nums)
+            self._cache["HNum"] = summed(nums)
             if M is not None:
-                self._cache["HDen"] = _summed(dens)
+                self._cache["HDen"] = summed(dens)
             x_log_q = sum(p[0] for p in parts)
             total_v = sum(p[1] for p in parts) if M is not None else float(W.sum(axis=0) @ H.sum(axis=1))
         if with_loss:

@@ -60,6 +60,14 @@ def run_jobs(kernel, n_jobs: int, *args, threads: int | None = None) -> None:
     run_tasks(lambda offset: kernel(*args, offset, max(count, 1)), max(count, 1))
 
 
+def summed(parts: list[Any]) -> Any:
+    """The sum of per-block partial results (arrays), accumulated into the first."""
+    total = parts[0]
+    for part in parts[1:]:
+        total += part
+    return total
+
+
 def blocks(size: int, n_blocks: int) -> list[slice]:
     """``range(size)`` cut into ``n_blocks`` contiguous slices of nearly equal length."""
     return [slice(size * b // n_blocks, size * (b + 1) // n_blocks) for b in range(n_blocks)]

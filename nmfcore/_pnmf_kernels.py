@@ -12,9 +12,9 @@ in arithmetic. These kernels take a batch of c scales at once:
 
 Every kernel is generic in the float type and runs the jobs ``offset``,
 ``offset + stride``, ... of its batch (scales, or (scale, block of items)
-pairs), so :func:`nmfcore._parallel.run_jobs` can deal a batch out to threads; dealing rather
-than splitting into halves balances coarse scales (many edges) against fine ones. The kernels release the GIL
-and are not numba-parallel: between the solver's BLAS calls, OpenMP worker
+pairs), so :func:`nmfcore._parallel.run_jobs` can deal a batch out to threads;
+dealing rather than splitting into halves balances coarse scales (many edges)
+against fine ones. The kernels release the GIL and are not numba-parallel: between the solver's BLAS calls, OpenMP worker
 threads spinning beside OpenBLAS's made alternating calls about ten times
 slower on two cores.
 """

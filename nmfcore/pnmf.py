@@ -37,10 +37,9 @@ from typing import Any
 import numba
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 
 from nmfcore import _pnmf_kernels as _k
-from nmfcore._parallel import run_jobs
+from nmfcore._parallel import run_jobs, single_threaded_blas
 from nmfcore._validation import (
     check_choice,
     check_dtype,
@@ -269,7 +268,7 @@ class _Solver:
             for b in batches:
                 self._update_batch(b, None)
             return
-        with threadpool_limits(1, user_api="blas"):
+        with single_threaded_blas():
             run_jobs(self._update_batches, len(batches), batches)
 
     def _update_batches(self, batches: list[np.ndarray], offset: int, stride: int) -> None:
