@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.distance import pdist, squareform
 
-from nmfcore.init import initialize
-from nmfcore.topology import canonical_scales
+from nmfcore.classic.init import initialize
+from nmfcore.topology.homology import canonical_scales
 
 _SAFE = 1e-9
 

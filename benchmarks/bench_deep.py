@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
-from nmfcore.deep import deep_nmf
-from nmfcore.metrics import hoyer_sparsity, spectral_angle_distance
+from nmfcore.deep.model import deep_nmf
+from nmfcore.judge.metrics import hoyer_sparsity, spectral_angle_distance
 
 RANKS = [80, 40, 20]
 PAPER_RATIO = [108.3, 26.8, 4.4]
@@ -86,7 +86,7 @@ def side_by_side(X: np.ndarray, result, n_steps: int) -> tuple[float, float, flo
         from nn_fac.deep_nmf import one_step_deep_KL_nmf
     except ImportError:
         return None
-    from nmfcore.deep import _DeepState
+    from nmfcore.deep.model import _DeepState
 
     init = result.init
     scale = float(X.mean())

@@ -44,8 +44,8 @@ from threadpoolctl import threadpool_info
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import nmfcore  # noqa: E402
-from nmfcore._parallel import block_count, blocks, run_tasks, single_threaded_blas  # noqa: E402
-from nmfcore._products import sampled_product  # noqa: E402
+from nmfcore.utils.parallel import block_count, blocks, run_tasks, single_threaded_blas  # noqa: E402
+from nmfcore.classic.products import sampled_product  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 

@@ -36,7 +36,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).res
 from _reference_pnmf_dense import reference_pnmf  # noqa: E402
 
 from nmfcore import cluster_scores, gnmf, knn_accuracy, nmf, pnmf  # noqa: E402
-from nmfcore.pnmf import preprocess_items  # noqa: E402
+from nmfcore.topology.persistent import preprocess_items  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 

@@ -28,7 +28,7 @@ from scipy.cluster.hierarchy import linkage
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nmfcore import canonical_scales, cluster_scores, pnmf  # noqa: E402
-from nmfcore.topology import barcodes  # noqa: E402
+from nmfcore.topology.homology import barcodes  # noqa: E402
 
 
 def _points(kind: str, n: int, dim: int, rng: np.random.Generator) -> np.ndarray:

@@ -27,49 +27,41 @@ App support
 """
 
 from nmfcore.results import Layer, NMFResult
-from nmfcore.divergence import beta_divergence
-from nmfcore.classic import nmf
-from nmfcore.estimator import NMF
-from nmfcore.init import initialize
-from nmfcore.metrics import (
-    cluster_scores,
-    hoyer_sparsity,
-    knn_accuracy,
-    match_factors,
-    spectral_angle_distance,
-)
-
-# deep NMF
+from nmfcore.classic import NMF, beta_divergence, initialize, nmf
 from nmfcore.deep import DeepNMFResult, deep_nmf, multilayer_nmf
-
-# topology, graph-regularised and persistent NMF
-from nmfcore.topology import Barcodes, barcodes, canonical_scales, euclidean_mst
-from nmfcore.graphs import ScaleGraphs, knn_graph, scale_graphs
-from nmfcore.gnmf import gnmf
-from nmfcore.pnmf import PNMFResult, pnmf
-
-# data loading and export
-from nmfcore import export
-from nmfcore.data import DataError, Dataset, load, load_sample, samples
-
-# judging factorisations and separable NMF
+from nmfcore.topology import (
+    Barcodes,
+    PNMFResult,
+    ScaleGraphs,
+    barcodes,
+    canonical_scales,
+    euclidean_mst,
+    gnmf,
+    knn_graph,
+    pnmf,
+    scale_graphs,
+)
 from nmfcore.judge import (
     Alignment,
     RankScan,
+    cluster_scores,
     compare_results,
     consensus_matrix,
     cophenetic_correlation,
     explained_variance,
     factor_silhouette,
+    hoyer_sparsity,
+    knn_accuracy,
+    match_factors,
     rank_scan,
     score_result,
+    snpa,
+    spa,
+    spectral_angle_distance,
     suggest_rank,
 )
-from nmfcore.separable import snpa, spa
-
-# app support: background fits, estimates, defaults
-from nmfcore.estimate import FitEstimate, estimate_fit
-from nmfcore.jobs import FitJob, JobProgress, data_fingerprint, fit_key
-from nmfcore.presets import default_params
+from nmfcore import export
+from nmfcore.data import DataError, Dataset, data_fingerprint, load, load_sample, samples
+from nmfcore.app import FitEstimate, FitJob, JobProgress, default_params, estimate_fit, fit_key
 
 __version__ = "0.1.0"

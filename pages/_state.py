@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from nmfcore.jobs import FitJob, data_fingerprint
+from nmfcore.app.jobs import FitJob
+from nmfcore.data import data_fingerprint
 
 
 @dataclass

@@ -7,7 +7,7 @@ import streamlit as st
 
 import nmfcore
 from nmfcore import export
-from nmfcore.presets import python_snippet
+from nmfcore.app.presets import python_snippet
 from pages import _state
 
 UPLOAD_TYPES = ["npz", "h5ad", "json"]

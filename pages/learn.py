@@ -1,4 +1,4 @@
-"""Learn: interactive lessons on NMF. Computations live in nmfcore.lessons; this page draws."""
+"""Learn: interactive lessons on NMF. Computations live in nmfcore.app.lessons; this page draws."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from nmfcore import lessons as L
+from nmfcore.app import lessons as L
 from nmfcore.plot import barcode, image_grid, merge_tree
-from nmfcore.separable import snpa, spa
+from nmfcore.judge.separable import snpa, spa
 
 LESSONS = (
     "1 · What NMF is",

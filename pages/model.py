@@ -9,9 +9,9 @@ import streamlit as st
 
 import nmfcore
 from nmfcore import plot
-from nmfcore.estimate import estimate_fit, format_seconds
-from nmfcore.jobs import FitJob, fit_key
-from nmfcore.presets import default_params
+from nmfcore.app.cost import estimate_fit, format_seconds
+from nmfcore.app.jobs import FitJob, fit_key
+from nmfcore.app.presets import default_params
 from pages import _state
 
 FAMILIES = {

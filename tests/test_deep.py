@@ -10,9 +10,9 @@ from scipy.optimize import brentq
 from scipy.special import wrightomega
 
 from conftest import shared_path
-from nmfcore import _deep_updates as upd
-from nmfcore.deep import DeepNMFResult, deep_nmf, multilayer_nmf
-from nmfcore.metrics import spectral_angle_distance
+from nmfcore.deep import updates as upd
+from nmfcore.deep.model import DeepNMFResult, deep_nmf, multilayer_nmf
+from nmfcore.judge.metrics import spectral_angle_distance
 
 
 def _low_rank(m=40, n=35, r=6, seed=0):
@@ -178,7 +178,7 @@ def test_constrained_h_step_is_an_mm_step(beta, constraint):
     W = rng.random((25, 4))
     H = rng.random((4, 18))
     H = H / (H.sum(axis=1, keepdims=True) if constraint == "rows" else H.sum(axis=0, keepdims=True))
-    from nmfcore.divergence import elementwise_divergence
+    from nmfcore.classic.divergence import elementwise_divergence
 
     before = elementwise_divergence(Y, W @ H, beta).sum()
     for _ in range(5):
@@ -291,7 +291,7 @@ def test_layer_errors_are_in_data_units():
 
 
 def test_blocked_kl_sum_equals_the_direct_formula():
-    from nmfcore.deep import _CHUNK, _kl_ratio_sum
+    from nmfcore.deep.model import _CHUNK, _kl_ratio_sum
 
     rng = np.random.default_rng(11)
     Y = rng.random((3 * _CHUNK // 100 + 7, 100)) + 0.01  # several blocks and a partial one
@@ -419,7 +419,7 @@ def test_samson_minvol_has_the_lowest_sad_and_layer_two_merges_materials():
 def test_h_step_stays_mm_when_the_multiplier_is_positive(beta):
     # Y far below W H makes Σ_j H C / D < 1, i.e. μ > 0, where H C / (D − μ) (the
     # authors' rule) can increase D_β; the step then uses H (C + μ) / D instead.
-    from nmfcore.divergence import elementwise_divergence
+    from nmfcore.classic.divergence import elementwise_divergence
 
     rng = np.random.default_rng(15)
     for _ in range(20):

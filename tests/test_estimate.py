@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 import nmfcore
-from nmfcore.estimate import estimate_fit, format_bytes, format_seconds, measure_flops
+from nmfcore.app.cost import estimate_fit, format_bytes, format_seconds, measure_flops
 
 RATE = 1e9  # a fixed rate keeps these tests independent of the machine's speed
 

@@ -194,7 +194,7 @@ def test_exports_refuse_a_result_that_does_not_fit_the_data(fitted):
 
 
 def test_pnmf_scales_round_trip_and_replay():
-    from nmfcore.pnmf import pnmf
+    from nmfcore.topology.persistent import pnmf
 
     rng = np.random.default_rng(0)
     data = nmfcore.load(npy(rng.random((12, 30))), name="p.npy")
@@ -213,7 +213,7 @@ def test_pnmf_scales_round_trip_and_replay():
 
 
 def test_gnmf_replays_and_a_custom_graph_must_be_passed_again():
-    from nmfcore.gnmf import gnmf
+    from nmfcore.topology.graph_nmf import gnmf
 
     data = nmfcore.load(npy(np.random.default_rng(1).random((10, 25))), name="g.npy")
     result = gnmf(data.X, 3, max_iter=10, random_state=0)
@@ -227,7 +227,7 @@ def test_gnmf_replays_and_a_custom_graph_must_be_passed_again():
 
 
 def test_deep_nmf_layers_round_trip_and_replay():
-    from nmfcore.deep import deep_nmf
+    from nmfcore.deep.model import deep_nmf
 
     data = nmfcore.load(npy(np.random.default_rng(2).random((15, 30))), name="d.npy")
     result = deep_nmf(data.X, [4, 2], max_iter=5, init_iter=10, random_state=0)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import nmfcore
-from nmfcore.jobs import FitJob
+from nmfcore.app.jobs import FitJob
 
 
 def _gated_fit(X, rank, *, max_iter=20, callback=None, gate=None, reached=None, pause_at=5):
@@ -111,7 +111,8 @@ def test_real_nmf_stops_with_a_consistent_partial_result():
 def test_fingerprint_follows_values_not_layout():
     import scipy.sparse as sp
 
-    from nmfcore.jobs import data_fingerprint, fit_key
+    from nmfcore.app.jobs import fit_key
+    from nmfcore.data import data_fingerprint
 
     X = np.arange(12.0).reshape(3, 4)
     assert data_fingerprint(X) == data_fingerprint(np.asfortranarray(X))

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nmfcore._kernels import HALS_BLOCK, HALS_TILE, extrapolate, hals_columns, hals_sweeps
+from nmfcore.classic._kernels import HALS_BLOCK, HALS_TILE, extrapolate, hals_columns, hals_sweeps
 
 
 def reference_sweeps(F, A, B, l1, l2, n_sweeps):

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from nmfcore._fastlog import HUGE, TINY, log_normal
-from nmfcore._mu import mu_exponent, relaxed_factor
-from nmfcore._mu_kernels import csr_quotient_product, dense_quotient, mu_step, xlogq_sum
+from nmfcore.classic._fastlog import HUGE, TINY, log_normal
+from nmfcore.classic.mu import mu_exponent, relaxed_factor
+from nmfcore.classic._mu_kernels import csr_quotient_product, dense_quotient, mu_step, xlogq_sum
 
 
 @numba.njit(fastmath={"nsz", "arcp", "contract", "afn", "reassoc"}, error_model="numpy")

@@ -131,7 +131,7 @@ def test_hals_result_splits_each_factors_scale_evenly():
 
 
 def test_hals_discards_an_overshooting_extrapolation_for_a_plain_step(monkeypatch):
-    import nmfcore._hals as hals
+    import nmfcore.classic.hals as hals
 
     X, _, _ = planted(m=80, n=70, r=6, seed=15)
     X = X + 0.05 * np.random.default_rng(15).random(X.shape)
@@ -157,8 +157,8 @@ def test_hals_discards_an_overshooting_extrapolation_for_a_plain_step(monkeypatc
 
 @pytest.mark.parametrize("beta, solver", [(1, "relaxed-mu"), (1, "mu"), (2, "hals")])
 def test_row_blocks_on_threads_give_the_serial_result(monkeypatch, beta, solver):
-    import nmfcore._hals as hals
-    import nmfcore._mu as mu
+    import nmfcore.classic.hals as hals
+    import nmfcore.classic.mu as mu
 
     X, _, _ = planted(m=70, n=50, r=5, seed=16)
     X = X + 0.05 * np.random.default_rng(16).random(X.shape)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import nmfcore
-import nmfcore._mu as mu
-from nmfcore import _parallel
+import nmfcore.classic.mu as mu
+from nmfcore.utils import parallel as _parallel
 
 
 def test_blocks_cover_the_range_in_order_without_overlap():

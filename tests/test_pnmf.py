@@ -7,10 +7,10 @@ import scipy.sparse as sp
 from conftest import shared_path
 
 from nmfcore import cluster_scores, knn_accuracy, nmf
-from nmfcore.gnmf import gnmf
-from nmfcore.graphs import ScaleGraphs, knn_graph, laplacian
-from nmfcore.pnmf import PNMFResult, _chain_plan, pnmf, preprocess_items, total_objective
-from nmfcore.topology import canonical_scales
+from nmfcore.topology.graph_nmf import gnmf
+from nmfcore.topology.graphs import ScaleGraphs, knn_graph, laplacian
+from nmfcore.topology.persistent import PNMFResult, _chain_plan, pnmf, preprocess_items, total_objective
+from nmfcore.topology.homology import canonical_scales
 
 LAMBDAS_SIM = (100.0, 100.0, 1.0)
 
@@ -75,7 +75,7 @@ def test_batches_on_threads_give_the_serial_result(monkeypatch):
 
     import numba
 
-    module = importlib.import_module("nmfcore.pnmf")  # the package exports a function of that name
+    module = importlib.import_module("nmfcore.topology.persistent")  # the package exports a function of that name
     X = _small_data(10)
     monkeypatch.setattr(module, "_MAX_BATCH", 2)  # several batches per half
     threads = numba.get_num_threads()

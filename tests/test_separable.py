@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from nmfcore.separable import snpa, spa
+from nmfcore.judge.separable import snpa, spa
 
 
 def _separable(seed, m=30, n=120, rank=5, noise=0.0):

@@ -7,9 +7,10 @@ with a message that says what is wrong and how to fix it.
 
 from nmfcore.data.dataset import KINDS, Dataset
 from nmfcore.data.errors import DataError
+from nmfcore.data.fingerprint import data_fingerprint
 from nmfcore.data.limits import DEFAULT_MAX_BYTES
 from nmfcore.data.loader import load
 from nmfcore.data.samples import load_sample, sample_path, samples
 
-__all__ = ["DEFAULT_MAX_BYTES", "KINDS", "DataError", "Dataset", "load", "load_sample",
-           "sample_path", "samples"]
+__all__ = ["DEFAULT_MAX_BYTES", "KINDS", "DataError", "Dataset", "data_fingerprint", "load",
+           "load_sample", "sample_path", "samples"]

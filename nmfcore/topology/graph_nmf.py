@@ -7,7 +7,7 @@ updates of Cai et al.:
     H <- H ⊙ (WᵀX + λ H A) ⊘ (WᵀW H + λ H diag(A 1)),
 
 which never increase the objective. The same step, with the extra terms of
-persistent NMF, is reused by :mod:`nmfcore.pnmf`.
+persistent NMF, is reused by :mod:`nmfcore.topology.persistent`.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from collections.abc import Callable
 import numpy as np
 import scipy.sparse as sp
 
-from nmfcore._validation import (
+from nmfcore.utils.validation import (
     check_matrix,
     check_nonnegative_float,
     check_positive_int,
     check_random_state,
     check_rank,
 )
-from nmfcore.graphs import knn_graph
+from nmfcore.topology.graphs import knn_graph
 from nmfcore.results import NMFResult
 
 _EPS = 1e-16
@@ -134,7 +134,7 @@ def gnmf(
         ``W`` (m, r), ``H`` (r, n), ``loss`` (objective per iteration),
         ``params["model"] == "gnmf"``.
     """
-    from nmfcore.init import initialize
+    from nmfcore.classic.init import initialize
 
     X = check_matrix(X, "X", dtype=np.float64)
     rank = check_rank(rank, X.shape)

@@ -4,7 +4,7 @@ A KL multiplicative update is two matrix products and, around them, entrywise
 work: the quotient Q = X ⊘ (W H), the loss term Σ x log(x / (W H)), and the step
 F ← F ⊙ (numerator ⊘ denominator). In NumPy each of those is several passes
 with temporaries, and the logarithm is scalar on CPUs without AVX-512. These
-kernels do each in one pass (the logarithm by :mod:`nmfcore._fastlog`). For a
+kernels do each in one pass (the logarithm by :mod:`nmfcore.classic._fastlog`). For a
 sparse X the quotient and the product with a factor are fused, so W H is
 evaluated at X's non-zeros only and never stored.
 
@@ -13,7 +13,7 @@ block by block. All arrays are C-contiguous unless a docstring says otherwise.
 
 The dense passes take one block of rows each and release the GIL: the solver
 runs them, with the BLAS products of the same block, on the threads of
-:mod:`nmfcore._parallel`. The sparse kernels are the products themselves, with
+:mod:`nmfcore.utils.parallel`. The sparse kernels are the products themselves, with
 no BLAS call around them, and are numba-parallel over rows.
 """
 
@@ -24,7 +24,7 @@ import math
 import numba
 import numpy as np
 
-from nmfcore._fastlog import log_normal, outside_domain
+from nmfcore.classic._fastlog import log_normal, outside_domain
 
 # Fast-math without "nnan"/"ninf": the kernels must see infinite quotients to route them to libm.
 _FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from nmfcore._validation import check_matrix, check_positive_int
+from nmfcore.utils.validation import check_matrix, check_positive_int
 from nmfcore.results import NMFResult
 
 _TIE_TOLERANCE = 1e-6

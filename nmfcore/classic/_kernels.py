@@ -12,7 +12,7 @@ Operations of the solvers that are not a matrix product or one NumPy call:
 numba compiles them (numba is already required by scanpy). Each kernel works on
 independent blocks (rows of X, columns of a factor), so a chunked array library
 can map it over blocks; the dense ones release the GIL, so that the solvers'
-block threads (:mod:`nmfcore._parallel`) run them side by side.
+block threads (:mod:`nmfcore.utils.parallel`) run them side by side.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from nmfcore._validation import check_choice, check_matrix, check_positive_int
+from nmfcore.utils.validation import check_choice, check_matrix, check_positive_int
 
 SCALE_METHODS = ("levels", "gaps")
 # Above this many items H1 is computed on ripser's greedy landmark subsample.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from nmfcore._kernels import csr_sampled_product
+from nmfcore.classic._kernels import csr_sampled_product
 
 # Entries of a dense (rows x n) block of W H kept in memory at once: 2**22
 # float64 values are 32 MiB.

@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from nmfcore._validation import check_beta, check_choice, check_positive_int
+from nmfcore.utils.validation import check_beta, check_choice, check_positive_int
 
 MODELS = ("nmf", "deep_nmf", "gnmf", "pnmf")
 # entrywise passes over the data per MU iteration with beta != 2 (X / WH, powers, loss)
@@ -27,7 +27,7 @@ _ENTRYWISE_PASSES = 4
 _PNMF_INNER = 30
 # neighbours per item assumed for GNMF's kNN graph and pNMF's scale graphs
 _GRAPH_DEGREE = 8
-# entries of the blocks that sparse products gather at once (nmfcore._products)
+# entries of the blocks that sparse products gather at once (nmfcore.classic.products)
 _GATHER_BLOCK = 1 << 22
 
 
@@ -139,7 +139,7 @@ def measure_iteration_overhead() -> float:
     Measured as the time per iteration of a tiny KL fit (40 x 30, rank 4), where
     the arithmetic is negligible.
     """
-    from nmfcore.classic import nmf
+    from nmfcore.classic.fit import nmf
 
     X = np.random.default_rng(0).random((40, 30)) + 0.01
     nmf(X, 4, beta=1, max_iter=2, tol=0.0, random_state=0)

@@ -20,7 +20,7 @@ each half is one exact block of block-coordinate descent, and the total
 objective never increases. Updating a whole half at once turns the T small
 matrix products with X into a few large ones; the rest (graph products, HALS
 and multiplicative steps) runs in compiled kernels over batches of scales
-(:mod:`nmfcore._pnmf_kernels`), the batches spread over threads. Graph weights
+(:mod:`nmfcore.topology._kernels`), the batches spread over threads. Graph weights
 are computed on the fly from one shared list of item pairs, so memory is
 O(T r (m + n) + #edges), not O(T n²).
 """
@@ -38,9 +38,9 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
-from nmfcore import _pnmf_kernels as _k
-from nmfcore._parallel import run_jobs, single_threaded_blas
-from nmfcore._validation import (
+from nmfcore.topology import _kernels as _k
+from nmfcore.utils.parallel import run_jobs, single_threaded_blas
+from nmfcore.utils.validation import (
     check_choice,
     check_dtype,
     check_matrix,
@@ -49,10 +49,10 @@ from nmfcore._validation import (
     check_random_state,
     check_rank,
 )
-from nmfcore.gnmf import _EPS, _graph_step, _gram_x
-from nmfcore.graphs import ScaleGraphs, _check_scales
+from nmfcore.topology.graph_nmf import _EPS, _graph_step, _gram_x
+from nmfcore.topology.graphs import ScaleGraphs, _check_scales
 from nmfcore.results import Layer
-from nmfcore.topology import SCALE_METHODS, canonical_scales
+from nmfcore.topology.homology import SCALE_METHODS, canonical_scales
 
 PREPROCESS = (None, "l2", "log1p_l2")
 # Bytes of per-scale work arrays a batch of scales may use at once (one batch
@@ -404,7 +404,7 @@ def pnmf(
     -------
     PNMFResult
     """
-    from nmfcore.init import initialize
+    from nmfcore.classic.init import initialize
 
     dtype = check_dtype(dtype, getattr(X, "dtype", None))
     X = preprocess_items(X, preprocess)

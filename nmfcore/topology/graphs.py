@@ -19,10 +19,10 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from nmfcore import _pnmf_kernels as _k
-from nmfcore._parallel import run_jobs
-from nmfcore._validation import check_positive_int
-from nmfcore.topology import _diameter, _items, _sq_norms
+from nmfcore.topology import _kernels as _k
+from nmfcore.utils.parallel import run_jobs
+from nmfcore.utils.validation import check_positive_int
+from nmfcore.topology.homology import _diameter, _items, _sq_norms
 
 # Pairs whose length equals a scale to within this relative tolerance count as
 # equal (not below it), so rounding never puts the tree edge that defines a
@@ -78,7 +78,7 @@ class ScaleGraphs:
     matrices, and the same pairs grouped by item, each item's neighbours sorted
     by distance (its neighbours at scale t are a prefix of its row), for the
     products. Products and degrees compute the weights exp(-D² / ε^1.5) on the
-    fly in compiled kernels (:mod:`nmfcore._pnmf_kernels`), many scales at once.
+    fly in compiled kernels (:mod:`nmfcore.topology._kernels`), many scales at once.
 
     Parameters
     ----------

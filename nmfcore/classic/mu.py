@@ -14,7 +14,7 @@ same majoriser (:func:`relaxed_factor`): the majoriser still decreases, so the
 objective still never increases, and the fit needs about half the iterations.
 
 KL (β = 1), the common case, runs through compiled passes
-(:mod:`nmfcore._mu_kernels`): for a dense X, two matrix products per factor plus
+(:mod:`nmfcore.classic._mu_kernels`): for a dense X, two matrix products per factor plus
 one pass for X ⊘ V (and the loss); for a sparse X, one fused pass per factor.
 """
 
@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from nmfcore._mu_kernels import csr_quotient_product, dense_quotient, mu_step, xlogq_sum
-from nmfcore._parallel import block_count, blocks, run_tasks, summed
-from nmfcore._products import row_blocks, sampled_product, sparse_with_data
-from nmfcore._regularization import Penalty
+from nmfcore.classic._mu_kernels import csr_quotient_product, dense_quotient, mu_step, xlogq_sum
+from nmfcore.utils.parallel import block_count, blocks, run_tasks, summed
+from nmfcore.classic.products import row_blocks, sampled_product, sparse_with_data
+from nmfcore.classic.penalty import Penalty
 
 
 def mu_exponent(beta: float) -> float:
@@ -181,7 +181,7 @@ class MUSolver:
 
     # -- KL: the quotient X ⊘ W H and the numerators -------------------------
     #
-    # A dense X is cut into row blocks (one per thread, see nmfcore._parallel):
+    # A dense X is cut into row blocks (one per thread, see nmfcore.utils.parallel):
     # V = W H, X ⊘ V, the loss terms and the W update are row by row; the H
     # numerator Wᵀ(X ⊘ V) is a sum of one (r x n) product per block.
 

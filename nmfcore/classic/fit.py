@@ -12,11 +12,11 @@ from typing import Any, Callable
 import numpy as np
 import scipy.sparse as sp
 
-from nmfcore._hals import HALSSolver, balance_scales
-from nmfcore._mu import MUSolver
-from nmfcore._parallel import single_threaded_blas
-from nmfcore._regularization import Penalty
-from nmfcore._validation import (
+from nmfcore.classic.hals import HALSSolver, balance_scales
+from nmfcore.classic.mu import MUSolver
+from nmfcore.utils.parallel import single_threaded_blas
+from nmfcore.classic.penalty import Penalty
+from nmfcore.utils.validation import (
     check_beta,
     check_choice,
     check_mask,
@@ -26,7 +26,7 @@ from nmfcore._validation import (
     check_random_state,
     check_rank,
 )
-from nmfcore.init import INIT_METHODS, check_custom_init, initialize
+from nmfcore.classic.init import INIT_METHODS, check_custom_init, initialize
 from nmfcore.results import NMFResult
 
 SOLVERS = ("auto", "mu", "relaxed-mu", "hals")

@@ -1,4 +1,4 @@
-"""Compiled inner loops of persistent NMF (:mod:`nmfcore.pnmf`).
+"""Compiled inner loops of persistent NMF (:mod:`nmfcore.topology.persistent`).
 
 A pNMF fit works on hundreds of scales whose per-scale arrays are small
 (r x n, m x r), so NumPy and SciPy calls per scale cost more in overhead than

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from nmfcore._validation import check_choice
+from nmfcore.utils.validation import check_choice
 
 KINDS = ("images", "text", "hyperspectral", "scrna", "matrix")
 FAMILIES = ("nmf", "deep_nmf", "min_vol_deep_nmf", "gnmf", "pnmf")

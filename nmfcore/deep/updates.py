@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nmfcore import _deep_kernels as kernels
+from nmfcore.deep import _kernels as kernels
 
 _NEWTON_MAX_ITER = 100
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from nmfcore._validation import check_choice, check_nonnegative_float, check_positive_int
-from nmfcore.metrics import match_factors, spectral_angle_distance
+from nmfcore.utils.validation import check_choice, check_nonnegative_float, check_positive_int
+from nmfcore.judge.metrics import match_factors, spectral_angle_distance
 from nmfcore.results import NMFResult
 
 NOISE_MODELS = ("gaussian", "poisson", "gamma")
@@ -24,7 +24,7 @@ NOISE_FOR_BETA = {2.0: "gaussian", 1.0: "poisson", 0.0: "gamma"}
 
 
 def _nmf(X: np.ndarray, rank: int, **options: Any) -> NMFResult:
-    from nmfcore.classic import nmf
+    from nmfcore.classic.fit import nmf
 
     return nmf(X, rank, **options)
 
@@ -386,7 +386,7 @@ def solver_curves(X: np.ndarray, rank: int, max_iter: int = 100, seed: int = 0) 
         ``{"MU": result, "relaxed MU": result, "HALS": result}``; ``loss`` and
         ``times`` give the curves against iteration and against seconds.
     """
-    from nmfcore.init import initialize
+    from nmfcore.classic.init import initialize
 
     W0, H0 = initialize(X, rank, "random", np.random.default_rng(seed))
     return {
@@ -498,7 +498,7 @@ def deep_vs_multilayer(
         ``table`` one row per layer with both errors and their ratio in percent
         (the paper's table: deep trades the first layer for the deeper ones).
     """
-    from nmfcore.deep import deep_nmf
+    from nmfcore.deep.model import deep_nmf
 
     deep = deep_nmf(X, list(ranks), beta=1, max_iter=max_iter, init_iter=init_iter, random_state=seed)
     multi = deep.init.layer_errors[-1]
@@ -563,7 +563,7 @@ def filtration_at(X: np.ndarray, epsilon: float) -> dict[str, Any]:
     """
     from scipy.spatial.distance import pdist, squareform
 
-    from nmfcore.topology import barcodes
+    from nmfcore.topology.homology import barcodes
 
     epsilon = check_nonnegative_float(epsilon, "epsilon")
     bars = barcodes(X, maxdim=0)
@@ -588,6 +588,6 @@ def pnmf_path(X: np.ndarray, rank: int = 2, n_scales: int = 6, seed: int = 0) ->
         ``scales`` (T,) and one ``layers()`` entry per scale whose H (rank, n)
         is the embedding of the points at that scale.
     """
-    from nmfcore.pnmf import pnmf
+    from nmfcore.topology.persistent import pnmf
 
     return pnmf(X, rank, n_scales=n_scales, lambdas=(10.0, 10.0, 1.0), random_state=seed)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from nmfcore._validation import check_choice, check_matrix, check_random_state, check_rank
+from nmfcore.utils.validation import check_choice, check_matrix, check_random_state, check_rank
 
 INIT_METHODS = ("nndsvd", "nndsvda", "nndsvdar", "random")
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
-import scipy.sparse as sp
+
 
 PENDING, RUNNING, DONE, STOPPED, FAILED = "pending", "running", "done", "stopped", "failed"
 
@@ -217,34 +217,6 @@ class FitJob:
                 self._end = time.perf_counter()
         finally:
             self._done_event.set()
-
-
-def data_fingerprint(X: Any) -> str:
-    """SHA-256 of a matrix's shape, dtype and values (dense or sparse), as hex.
-
-    Parameters
-    ----------
-    X : ndarray or sparse matrix, shape (m, n)
-
-    Returns
-    -------
-    str
-        Equal for equal values, whatever the memory layout, index width or
-        floating precision (values are hashed as float64).
-    """
-    digest = hashlib.sha256()
-    if sp.issparse(X):
-        X = sp.csr_matrix(X, dtype=np.float64)
-        X.sum_duplicates()
-        X.sort_indices()
-        digest.update(f"csr{X.shape}".encode())
-        for part in (X.indptr.astype(np.int64), X.indices.astype(np.int64), X.data):
-            digest.update(np.ascontiguousarray(part).tobytes())
-    else:
-        X = np.ascontiguousarray(X, dtype=np.float64)
-        digest.update(f"dense{X.shape}".encode())
-        digest.update(X.tobytes())
-    return digest.hexdigest()
 
 
 def fit_key(fingerprint: str, family: str, params: dict[str, Any]) -> str:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from nmfcore._products import row_blocks, sampled_product
-from nmfcore._validation import check_beta, check_mask, check_matrix
+from nmfcore.classic.products import row_blocks, sampled_product
+from nmfcore.utils.validation import check_beta, check_mask, check_matrix
 
 
 def _tiny(dtype: np.dtype) -> float:

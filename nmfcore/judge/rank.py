@@ -22,13 +22,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from nmfcore._validation import (
+from nmfcore.utils.validation import (
     check_matrix,
     check_positive_int,
     check_random_state,
     check_rank,
 )
-from nmfcore.metrics import cluster_scores, hoyer_sparsity, match_factors, spectral_angle_distance
+from nmfcore.judge.metrics import cluster_scores, hoyer_sparsity, match_factors, spectral_angle_distance
 from nmfcore.results import Layer
 
 STABILITY_MEASURES = ("cophenetic", "silhouette")

@@ -24,16 +24,16 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import xlogy
 
-from nmfcore import _deep_updates as upd
-from nmfcore._validation import (
+from nmfcore.deep import updates as upd
+from nmfcore.utils.validation import (
     check_beta,
     check_choice,
     check_matrix,
     check_nonnegative_float,
     check_positive_int,
 )
-from nmfcore.classic import nmf
-from nmfcore.divergence import elementwise_divergence
+from nmfcore.classic.fit import nmf
+from nmfcore.classic.divergence import elementwise_divergence
 from nmfcore.results import Layer
 
 BETAS = (1.0, 1.5, 2.0)

@@ -22,9 +22,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from nmfcore._kernels import extrapolate, hals_columns, hals_sweeps
-from nmfcore._parallel import block_count, blocks, run_tasks, summed
-from nmfcore._regularization import Penalty
+from nmfcore.classic._kernels import extrapolate, hals_columns, hals_sweeps
+from nmfcore.utils.parallel import block_count, blocks, run_tasks, summed
+from nmfcore.classic.penalty import Penalty
 
 # Gillis & Glineur's rule: at most 1 + α ρ inner sweeps, where ρ is the flop cost
 # of forming the products relative to one sweep, stopping once a sweep changes the
@@ -75,7 +75,7 @@ def balance_scales(W: np.ndarray, H: np.ndarray) -> None:
 class HALSSolver:
     """HALS steps with safeguarded extrapolation for β = 2 without a mask.
 
-    The work is cut into blocks, one per thread (:mod:`nmfcore._parallel`): WᵀX,
+    The work is cut into blocks, one per thread (:mod:`nmfcore.utils.parallel`): WᵀX,
     the H sweeps and extrapolation on column blocks, XHᵀ and the W sweeps on row
     blocks of a dense X.
 

@@ -14,13 +14,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from nmfcore._hals import HALSSolver
-from nmfcore._mu import MUSolver
-from nmfcore._parallel import single_threaded_blas
-from nmfcore._regularization import Penalty
-from nmfcore._validation import check_beta
-from nmfcore.classic import _prepare_data, nmf
-from nmfcore.init import initialize
+from nmfcore.classic.hals import HALSSolver
+from nmfcore.classic.mu import MUSolver
+from nmfcore.utils.parallel import single_threaded_blas
+from nmfcore.classic.penalty import Penalty
+from nmfcore.utils.validation import check_beta
+from nmfcore.classic.fit import _prepare_data, nmf
+from nmfcore.classic.init import initialize
 from nmfcore.results import NMFResult
 
 

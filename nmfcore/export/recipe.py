@@ -26,14 +26,14 @@ import numpy as np
 from nmfcore.data.dataset import Dataset
 from nmfcore.data.errors import DataError
 from nmfcore.data.source import as_source
-from nmfcore.jobs import data_fingerprint
+from nmfcore.data.fingerprint import data_fingerprint
 from nmfcore.results import Layer
 
 RECIPE_FORMAT = "nmfcore-recipe"
 RECIPE_VERSION = 1
 _PACKAGES = ("numpy", "scipy", "scikit-learn", "anndata", "scanpy", "h5py", "pillow")
-_MODELS = {"nmf": "nmfcore.classic", "deep_nmf": "nmfcore.deep", "multilayer_nmf": "nmfcore.deep",
-           "gnmf": "nmfcore.gnmf", "pnmf": "nmfcore.pnmf"}
+_MODELS = {"nmf": "nmfcore.classic.fit", "deep_nmf": "nmfcore.deep.model", "multilayer_nmf": "nmfcore.deep.model",
+           "gnmf": "nmfcore.topology.graph_nmf", "pnmf": "nmfcore.topology.persistent"}
 
 
 @dataclass

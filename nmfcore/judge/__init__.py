@@ -1,0 +1,27 @@
+"""Judging factorisations: rank scans, comparison, metrics and separable NMF."""
+
+from nmfcore.judge.metrics import (
+    cluster_scores,
+    hoyer_sparsity,
+    knn_accuracy,
+    match_factors,
+    spectral_angle_distance,
+)
+from nmfcore.judge.rank import (
+    Alignment,
+    RankScan,
+    compare_results,
+    consensus_matrix,
+    cophenetic_correlation,
+    explained_variance,
+    factor_silhouette,
+    rank_scan,
+    score_result,
+    suggest_rank,
+)
+from nmfcore.judge.separable import snpa, spa
+
+__all__ = ["Alignment", "RankScan", "cluster_scores", "compare_results", "consensus_matrix",
+           "cophenetic_correlation", "explained_variance", "factor_silhouette", "hoyer_sparsity",
+           "knn_accuracy", "match_factors", "rank_scan", "score_result", "snpa", "spa",
+           "spectral_angle_distance", "suggest_rank"]
