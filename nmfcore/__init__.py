@@ -60,7 +60,7 @@ from nmfcore.judge import (
     spectral_angle_distance,
     suggest_rank,
 )
-from nmfcore import export
+from nmfcore import export, models
 from nmfcore.data import DataError, Dataset, data_fingerprint, load, load_sample, samples
 from nmfcore.app import FitEstimate, FitJob, JobProgress, default_params, estimate_fit, fit_key
 

@@ -1,17 +1,23 @@
-"""Result containers shared by the model families.
+"""Result containers shared by the model families, and the protocol they follow.
 
-Every result exposes :meth:`layers`, a list of :class:`Layer` views (a name, a
-basis ``W`` of shape (m, r) and coefficients ``H`` of shape (r, n) on the data's
-items), so that views and exports treat one NMF, the layers of a deep model and
-the scales of a persistent model alike.
+Every result of every family is a :class:`FitResult`: it has :meth:`~FitResult.layers`,
+a list of :class:`Layer` views (a name, a basis ``W`` of shape (m, r) and coefficients
+``H`` of shape (r, n) on the data's items), so that views and exports treat one NMF, the
+layers of a deep model and the scales of a persistent model alike; ``params``, everything
+needed to rerun the fit; ``loss`` and ``times``, one entry per iteration; and ``stopped``.
+Code that consumes results relies on this protocol, never on ``hasattr`` checks.
+
+:func:`relative_error` is the one definition of ``||X - WH||_F / ||X||_F`` that every
+family reports.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
+import scipy.sparse as sp
 
 
 class Layer(NamedTuple):
@@ -30,6 +36,81 @@ class Layer(NamedTuple):
     name: str
     W: np.ndarray
     H: np.ndarray
+
+
+@runtime_checkable
+class FitResult(Protocol):
+    """What every fit returns, whatever its family.
+
+    Attributes
+    ----------
+    params : dict
+        Every argument needed to rerun the fit, with ``params["model"]`` naming the
+        family's entry in :mod:`nmfcore.models`.
+    loss : ndarray, shape (n_iter + 1,)
+        Objective after initialisation (entry 0) and after each iteration.
+    times : ndarray, shape (n_iter + 1,)
+        Seconds since the start of the fit at which each ``loss`` entry was taken.
+    stopped : bool
+        True when the callback asked the fit to stop early.
+    """
+
+    params: dict[str, Any]
+    loss: np.ndarray
+    times: np.ndarray
+    stopped: bool
+
+    def layers(self) -> list[Layer]:
+        """Factor pairs of the result, first (finest) to last."""
+        ...
+
+
+def relative_error_from_sums(residual2: float, norm2: float) -> float:
+    """``sqrt(residual2 / norm2)``, the relative error from its two squared norms.
+
+    Parameters
+    ----------
+    residual2 : float
+        ``||X - WH||_F²`` (on the observed entries); negative rounding is clipped to 0.
+    norm2 : float
+        ``||X||_F²`` on the same entries.
+
+    Returns
+    -------
+    float
+        NaN when ``norm2`` is 0: an all-zero X has no relative error.
+    """
+    if norm2 <= 0:
+        return float("nan")
+    return float(np.sqrt(max(residual2, 0.0) / norm2))
+
+
+def relative_error(X: Any, W: np.ndarray, H: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """``||X - WH||_F / ||X||_F`` over the observed entries, never densifying a sparse X.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix, shape (m, n)
+    W : ndarray, shape (m, r)
+    H : ndarray, shape (r, n)
+    mask : ndarray, shape (m, n), optional
+        1 where X is observed, 0 where missing (dense X only).
+
+    Returns
+    -------
+    float
+        NaN for an all-zero X (see :func:`relative_error_from_sums`).
+    """
+    if sp.issparse(X):
+        x_sq = float(X.multiply(X).sum())
+        cross = float(np.vdot(np.asarray(X.T @ W).T, H))
+        quad = float(np.vdot(W.T @ W, H @ H.T))
+        return relative_error_from_sums(x_sq - 2 * cross + quad, x_sq)
+    X = np.asarray(X)
+    R = X - W @ H
+    if mask is not None:
+        R *= mask
+    return relative_error_from_sums(float(np.vdot(R, R)), float(np.vdot(X, X)))
 
 
 @dataclass

@@ -58,6 +58,34 @@ def check_random_state(seed: None | int | np.random.Generator) -> np.random.Gene
     raise ValueError(f"random_state must be None, an int or a numpy Generator, got {seed!r}")
 
 
+def resolve_seed(random_state: Any) -> tuple[np.random.Generator, int | None]:
+    """The generator a fit draws from, and the seed its ``params`` record.
+
+    Every family records its seed through this function, so that passing
+    ``params["random_state"]`` back reruns the same fit.
+
+    Parameters
+    ----------
+    random_state : None, int (Python or NumPy), Generator or RandomState
+
+    Returns
+    -------
+    rng : numpy.random.Generator
+    recorded : int or None
+        The integer itself for an integer seed. For a Generator or RandomState, one
+        integer is drawn from it, seeds ``rng`` and is recorded. None for None (fresh
+        entropy: the fit is not reproducible, and the record says so).
+    """
+    if random_state is None:
+        return np.random.default_rng(), None
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        return np.random.default_rng(int(random_state)), int(random_state)
+    if isinstance(random_state, (np.random.Generator, np.random.RandomState)):
+        drawn = int(check_random_state(random_state).integers(0, 2**31 - 1))
+        return np.random.default_rng(drawn), drawn
+    raise ValueError(f"random_state must be None, an int or a numpy Generator, got {random_state!r}")
+
+
 def check_dtype(dtype: Any, data_dtype: Any) -> np.dtype:
     """Working precision: ``dtype`` if given (float32 or float64), else float32 for
     float32 data and float64 otherwise."""
