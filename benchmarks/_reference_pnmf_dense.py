@@ -16,7 +16,7 @@ import numpy as np
 from scipy.spatial.distance import pdist, squareform
 
 from nmfcore.classic.init import initialize
-from nmfcore.topology.homology import canonical_scales
+from nmfcore.topology.scales import canonical_scales
 
 _SAFE = 1e-9
 

@@ -66,7 +66,7 @@ def memory_table(rng: np.random.Generator) -> None:
     tracemalloc.start()
     start = time.perf_counter()
     result = pnmf(
-        X, rank, n_scales=n_scales, preprocess="log1p_l2", max_sweeps=2, init_iter=2, random_state=0
+        X, rank, n_scales=n_scales, preprocess="log1p_l2", max_iter=2, init_iter=2, random_state=0
     )
     seconds = time.perf_counter() - start
     peak = tracemalloc.get_traced_memory()[1]

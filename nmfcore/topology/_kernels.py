@@ -5,14 +5,14 @@ A pNMF fit works on hundreds of scales whose per-scale arrays are small
 in arithmetic. These kernels take a batch of c scales at once:
 
 - the graph products H_t A_t and the degrees straight from the item rows of
-  :class:`nmfcore.graphs.ScaleGraphs`, with the weights exp(-D² / ε^1.5)
+  :class:`nmfcore.topology.graphs.ScaleGraphs`, with the weights exp(-D² / ε^1.5)
   computed on the fly (no per-scale sparse matrix is ever built);
 - the exact unit-sphere HALS step for the columns of W_t;
 - the multiplicative H_t update with the graph, coupling and anchor terms.
 
 Every kernel is generic in the float type and runs the jobs ``offset``,
 ``offset + stride``, ... of its batch (scales, or (scale, block of items)
-pairs), so :func:`nmfcore._parallel.run_jobs` can deal a batch out to threads;
+pairs), so :func:`nmfcore.utils.parallel.run_jobs` can deal a batch out to threads;
 dealing rather than splitting into halves balances coarse scales (many edges)
 against fine ones. The kernels release the GIL and are not numba-parallel: between the solver's BLAS calls, OpenMP worker
 threads spinning beside OpenBLAS's made alternating calls about ten times
@@ -55,7 +55,7 @@ def _prefix(nd2, start, stop, limit):  # pragma: no cover - compiled
 def weighted_degrees(indptr, nd2, limits, inv_scales, out, offset, stride):  # pragma: no cover - compiled
     """out[s, a] = Σ_b A_s[a, b], the degrees of every scale s.
 
-    indptr, nd2 : the item rows of :class:`nmfcore.graphs.ScaleGraphs` (squared
+    indptr, nd2 : the item rows of :class:`nmfcore.topology.graphs.ScaleGraphs` (squared
     distances ascending within a row); limits : (c,) the squared scales (a pair
     counts when D² < limit); inv_scales : (c,) 1 / ε^1.5; out : (c, n).
     """

@@ -20,9 +20,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from nmfcore.topology import _kernels as _k
+from nmfcore.topology.geometry import diameter, gram, items, sq_norms
+from nmfcore.topology.scales import check_scales
 from nmfcore.utils.parallel import run_jobs
 from nmfcore.utils.validation import check_positive_int
-from nmfcore.topology.homology import _diameter, _items, _sq_norms
 
 # Pairs whose length equals a scale to within this relative tolerance count as
 # equal (not below it), so rounding never puts the tree edge that defines a
@@ -31,28 +32,15 @@ _TIE_RTOL = 1e-12
 _ROW_BLOCK = 1024
 
 
-def _check_scales(scales) -> np.ndarray:
-    scales = np.asarray(scales, dtype=np.float64).ravel()
-    if scales.size == 0 or not np.all(np.isfinite(scales)) or np.any(scales < 0):
-        raise ValueError(
-            "scales must be a non-empty 1-D array of finite numbers >= 0; get them from "
-            "nmfcore.canonical_scales(X)"
-        )
-    if np.any(np.diff(scales) <= 0):
-        raise ValueError("scales must be strictly increasing (finest first); sort them and drop repeats")
-    return scales
-
-
 def _pairs_below(Y, radius: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All pairs i < j with D_ij < radius, in row blocks; returns (i, j, D²)."""
     n = Y.shape[0]
-    sq = _sq_norms(Y)
+    sq = sq_norms(Y)
     limit = radius * radius
     out_i, out_j, out_d = [], [], []
     for start in range(0, n - 1, _ROW_BLOCK):
         stop = min(start + _ROW_BLOCK, n)
-        G = Y[start:stop] @ Y[start:].T
-        G = G.toarray() if sp.issparse(G) else np.asarray(G)
+        G = gram(Y[start:stop], Y[start:])
         d2 = sq[start:stop, None] + sq[None, start:] - 2.0 * G
         del G
         np.maximum(d2, 0.0, out=d2)
@@ -99,8 +87,8 @@ class ScaleGraphs:
     """
 
     def __init__(self, X, scales, *, dense_fraction: float = 0.25) -> None:
-        Y = _items(X)
-        self.scales = _check_scales(scales)
+        Y = items(X)
+        self.scales = check_scales(scales)
         self.n_items = Y.shape[0]
         self.dense_fraction = float(dense_fraction)
         self._i, self._j, self._d2 = _pairs_below(Y, float(self.scales[-1]))
@@ -251,13 +239,13 @@ def knn_graph(X, n_neighbors: int = 8) -> sp.csr_matrix:
     """
     from sklearn.neighbors import NearestNeighbors
 
-    Y = _items(X)
+    Y = items(X)
     n = Y.shape[0]
     n_neighbors = check_positive_int(n_neighbors, "n_neighbors")
     if n_neighbors >= n:
         raise ValueError(f"n_neighbors must be below the number of items n = {n}, got {n_neighbors}")
     dist, ind = NearestNeighbors(n_neighbors=n_neighbors).fit(Y).kneighbors()
-    scale = max(_diameter(Y), np.finfo(float).tiny) ** 1.5
+    scale = max(diameter(Y), np.finfo(float).tiny) ** 1.5
     rows = np.repeat(np.arange(n), n_neighbors)
     A = sp.csr_matrix((np.exp(-dist.ravel() ** 2 / scale), (rows, ind.ravel())), shape=(n, n))
     return A.maximum(A.T).tocsr()

@@ -1,4 +1,4 @@
-"""Persistent homology of the items of X and the canonical scales it defines.
+"""Persistent homology of the items of X.
 
 The items are the columns of X (m x n). Their 0-dimensional persistence (H0)
 under the Vietoris–Rips filtration is fully described by the Euclidean minimum
@@ -6,8 +6,8 @@ spanning tree (EMST): each of its n - 1 edge lengths is the death time of one
 H0 bar, the single-linkage merge heights. :func:`barcodes` computes that tree
 exactly without ever forming the n x n distance matrix (Borůvka rounds driven
 by k-nearest-neighbour lists, see :func:`euclidean_mst`); H1 comes from ripser.
-:func:`canonical_scales` turns the deaths into the scales at which the
-connectivity of the ε-neighbourhood graph changes.
+:func:`nmfcore.topology.scales.canonical_scales` turns the deaths into the
+scales at which the connectivity of the ε-neighbourhood graph changes.
 """
 
 from __future__ import annotations
@@ -20,13 +20,11 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from nmfcore.utils.validation import check_choice, check_matrix, check_positive_int
+from nmfcore.topology.geometry import diameter, items, pair_distances
+from nmfcore.utils.validation import check_positive_int
 
-SCALE_METHODS = ("levels", "gaps")
 # Above this many items H1 is computed on ripser's greedy landmark subsample.
 H1_EXACT_MAX_ITEMS = 1000
-# Rows per block of the exact diameter search (memory O(n * block)).
-_DIAMETER_BLOCK = 2048
 # Non-Euclidean metrics go through ripser's dense distance matrix; refuse it when large.
 _DENSE_METRIC_MAX_ITEMS = 5000
 
@@ -83,42 +81,6 @@ class Barcodes:
         return "; ".join(parts)
 
 
-def _items(X: np.ndarray | sp.spmatrix) -> np.ndarray | sp.csr_matrix:
-    """The items of X as rows (n x m), without densifying sparse input."""
-    X = check_matrix(X, "X")
-    return sp.csr_matrix(X.T) if sp.issparse(X) else np.ascontiguousarray(X.T, dtype=np.float64)
-
-
-def _sq_norms(Y: np.ndarray | sp.csr_matrix) -> np.ndarray:
-    if sp.issparse(Y):
-        return np.asarray(Y.multiply(Y).sum(axis=1)).ravel()
-    return np.einsum("ij,ij->i", Y, Y)
-
-
-def pair_distances(Y: np.ndarray | sp.csr_matrix, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """Euclidean distances between rows ``Y[i]`` and ``Y[j]``, pair by pair.
-
-    Parameters
-    ----------
-    Y : ndarray or csr_matrix, shape (n, m)
-        Items as rows.
-    i, j : ndarray of int, shape (k,)
-
-    Returns
-    -------
-    ndarray, shape (k,)
-    """
-    out = np.empty(len(i))
-    for start in range(0, len(i), 4096):
-        a, b = i[start : start + 4096], j[start : start + 4096]
-        diff = Y[a] - Y[b]
-        if sp.issparse(diff):
-            out[start : start + 4096] = np.sqrt(np.asarray(diff.multiply(diff).sum(axis=1)).ravel())
-        else:
-            out[start : start + 4096] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
-    return out
-
-
 def _neighbours(Y, n_neighbors: int):
     from sklearn.neighbors import NearestNeighbors
 
@@ -170,7 +132,7 @@ def euclidean_mst(X: np.ndarray | sp.spmatrix, *, n_neighbors: int = 16) -> tupl
     lengths : ndarray, shape (n - 1,)
         Euclidean edge lengths, ascending (recomputed exactly from the pair).
     """
-    Y = _items(X)
+    Y = items(X)
     n_neighbors = check_positive_int(n_neighbors, "n_neighbors")
     return _mst_of_rows(Y, n_neighbors)
 
@@ -259,46 +221,6 @@ def _nearest_outside(Y, comp: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray,
     return out_d, out_j
 
 
-def _gram(A, B) -> np.ndarray:
-    """Dense ``A @ B.T`` for dense or CSR row blocks."""
-    G = A @ B.T
-    return G.toarray() if sp.issparse(G) else np.asarray(G)
-
-
-def _diameter(Y) -> float:
-    """Exact largest pairwise distance, in row blocks pruned by distances to the centroid.
-
-    Items sorted by their distance r to the centroid; a pair can only beat the
-    best distance found so far if r_i + r_j exceeds it, so each block of rows
-    is compared with a prefix of the sorted items only. Memory O(n * block).
-    """
-    n = Y.shape[0]
-    if n < 2:
-        return 0.0
-    centroid = np.asarray(Y.mean(axis=0)).ravel()
-    sq = _sq_norms(Y)
-    r = np.sqrt(np.maximum(sq - 2 * np.asarray(Y @ centroid).ravel() + centroid @ centroid, 0))
-    order = np.argsort(-r)
-    Ys, sqs, rs = Y[order], sq[order], r[order]
-    # farthest-point iterations give a good lower bound to prune with
-    best2 = 0.0
-    a = 0
-    for _ in range(3):
-        d2 = np.maximum(sqs + sqs[a] - 2 * _gram(Ys, Ys[a : a + 1]).ravel(), 0)
-        b = int(np.argmax(d2))
-        best2 = max(best2, float(d2[b]))
-        a = b
-    for start in range(0, n, _DIAMETER_BLOCK):
-        if 2 * rs[start] <= np.sqrt(best2):
-            break
-        stop = min(start + _DIAMETER_BLOCK, n)
-        reach = int(np.searchsorted(-rs, -(np.sqrt(best2) - rs[start]), side="right"))
-        reach = max(reach, stop)
-        d2 = sqs[start:stop, None] + sqs[None, start:reach] - 2 * _gram(Ys[start:stop], Ys[start:reach])
-        best2 = max(best2, float(d2.max()))
-    return float(np.sqrt(best2))
-
-
 def barcodes(
     X: np.ndarray | sp.spmatrix,
     *,
@@ -331,7 +253,7 @@ def barcodes(
         raise ValueError(f"maxdim must be 0 or 1, got {maxdim!r}; higher dimensions are not supported")
     if not isinstance(metric, str):
         raise ValueError(f"metric must be a string such as 'euclidean', got {metric!r}")
-    Y = _items(X)
+    Y = items(X)
     n = Y.shape[0]
     if n < 2:
         raise ValueError(f"X must have at least 2 columns (items) to compute persistence, got {n}")
@@ -339,7 +261,7 @@ def barcodes(
         n_landmarks = check_positive_int(n_landmarks, "n_landmarks", minimum=2)
     if metric == "euclidean":
         edges, lengths = _mst_of_rows(Y)
-        diameter = _diameter(Y)
+        diam = diameter(Y)
     else:
         if n > _DENSE_METRIC_MAX_ITEMS:
             raise ValueError(
@@ -355,7 +277,7 @@ def barcodes(
         edges = None
         from sklearn.metrics import pairwise_distances
 
-        diameter = float(pairwise_distances(dense, metric=metric).max())
+        diam = float(pairwise_distances(dense, metric=metric).max())
     h0 = np.column_stack([np.zeros(n), np.append(lengths, np.inf)])
     h1 = None
     landmarks = None
@@ -370,71 +292,4 @@ def barcodes(
             # Items are rows of a point cloud here, even when features outnumber them.
             warnings.filterwarnings("ignore", message="The input point cloud has more columns than rows")
             h1 = ripser(dense, maxdim=1, metric=metric, **kwargs)["dgms"][1].astype(np.float64)
-    return Barcodes(h0, h1, edges, diameter, n, metric, landmarks)
-
-
-def _component_counts(deaths: np.ndarray, scales: np.ndarray, n: int) -> np.ndarray:
-    """Components of the graph {D_ij < ε} at each ε: n minus the tree edges shorter than ε."""
-    return n - np.searchsorted(deaths, scales, side="left")
-
-
-def canonical_scales(
-    barcodes_or_X: Barcodes | np.ndarray | sp.spmatrix,
-    *,
-    n_scales: int | None = None,
-    method: str = "levels",
-) -> np.ndarray:
-    """Scales at which the ε-neighbourhood graph of the items changes connectivity.
-
-    The full canonical set is the distinct H0 death times plus one scale just
-    above the largest distance (diameter + 1e-9, as the authors' code), ascending:
-    scale 1 is the finest (no edges), the last one the complete graph. The graph
-    {D_ij < ε} has a fixed edge set between two consecutive scales of the set.
-
-    Parameters
-    ----------
-    barcodes_or_X : Barcodes or array-like of shape (m, n)
-        Diagrams from :func:`barcodes`, or the data (Euclidean H0 is computed).
-    n_scales : int or None
-        None keeps the full set. Otherwise at most this many scales of the full
-        set are kept, always including the finest and the top scale:
-
-        - ``"levels"``: the scales where the number of components first drops to
-          or below levels spaced geometrically from n down to 1 (equal relative
-          change in connectivity between kept scales);
-        - ``"gaps"``: the scales that end the ``n_scales - 2`` largest gaps between
-          consecutive canonical scales (the most persistent configurations).
-    method : {"levels", "gaps"}
-
-    Returns
-    -------
-    ndarray, shape (T,)
-        Ascending scales.
-    """
-    if not isinstance(barcodes_or_X, Barcodes):
-        barcodes_or_X = barcodes(barcodes_or_X, maxdim=0)
-    bc = barcodes_or_X
-    check_choice(method, "method", SCALE_METHODS)
-    deaths = np.sort(bc.deaths)
-    full = np.append(np.unique(deaths), bc.diameter + 1e-9)
-    if n_scales is None or n_scales >= full.size:
-        if n_scales is not None:
-            check_positive_int(n_scales, "n_scales", minimum=2)
-        return full
-    n_scales = check_positive_int(n_scales, "n_scales", minimum=2)
-    last = full.size - 1
-    if method == "levels":
-        counts = _component_counts(deaths, full, bc.n_items)
-        levels = np.geomspace(bc.n_items, 1, n_scales)
-        # first scale whose component count is at or below each level (counts decrease)
-        picked = np.searchsorted(-counts, -levels, side="left")
-        picked = np.unique(np.clip(picked, 0, last))
-        if picked.size < n_scales:
-            spare = np.setdiff1d(np.arange(full.size), picked)
-            fill = spare[np.linspace(0, spare.size - 1, n_scales - picked.size).round().astype(int)]
-            picked = np.union1d(picked, fill)
-    else:
-        gaps = np.diff(full)
-        ends = np.argsort(-gaps, kind="stable")[: n_scales - 2] + 1
-        picked = np.union1d([0, last], ends)
-    return full[picked]
+    return Barcodes(h0, h1, edges, diam, n, metric, landmarks)

@@ -1,7 +1,7 @@
 """Persistent NMF (Zhang, Miao & Li, 2026): one factorisation per topological scale.
 
 Objective over the scales t = 1..T (finest first), with L_t the Laplacian of
-the ε_t-graph of :class:`nmfcore.graphs.ScaleGraphs`:
+the ε_t-graph of :class:`nmfcore.topology.graphs.ScaleGraphs`:
 
     Σ_t [‖X - W_t H_t‖² + λ1 Tr(H_t L_t H_tᵀ) + λ3 ‖H_t‖²] + λ2 Σ_{t≥2} ‖H_t - H_{t-1}‖².
 
@@ -12,17 +12,8 @@ gauge is a constraint: each column of W_t is updated by its exact minimiser on
 the unit sphere (a HALS step) and H_t by the multiplicative update, so no step
 increases the objective.
 
-Solver. A GNMF chain from the coarsest scale to the finest initialises every
-scale (each warm-started from the previous one, W renormalised after each step,
-as the authors' code). Each sweep then updates the even scales together and
-then the odd scales together: a scale is coupled only to its two neighbours, so
-each half is one exact block of block-coordinate descent, and the total
-objective never increases. Updating a whole half at once turns the T small
-matrix products with X into a few large ones; the rest (graph products, HALS
-and multiplicative steps) runs in compiled kernels over batches of scales
-(:mod:`nmfcore.topology._kernels`), the batches spread over threads. Graph weights
-are computed on the fly from one shared list of item pairs, so memory is
-O(T r (m + n) + #edges), not O(T n²).
+The solver (a GNMF chain, then sweeps of block-coordinate descent over the
+even and the odd scales) is :class:`nmfcore.topology.persistent_solver.PathSolver`.
 """
 
 from __future__ import annotations
@@ -31,34 +22,29 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
-import numba
 import numpy as np
 import scipy.sparse as sp
 
-from nmfcore.topology import _kernels as _k
-from nmfcore.utils.parallel import run_jobs, single_threaded_blas
+from nmfcore.results import Layer, relative_error_from_sums
+from nmfcore.topology.arguments import reject_renamed
+from nmfcore.topology.geometry import squared_frobenius
+from nmfcore.topology.graph_updates import EPS
+from nmfcore.topology.graphs import ScaleGraphs
+from nmfcore.topology.persistent_solver import PathSolver, increments
+from nmfcore.topology.scales import SCALE_METHODS, canonical_scales, check_scales
 from nmfcore.utils.validation import (
     check_choice,
     check_dtype,
     check_matrix,
     check_nonnegative_float,
     check_positive_int,
-    check_random_state,
     check_rank,
+    resolve_seed,
 )
-from nmfcore.topology.graph_nmf import _EPS, _graph_step, _gram_x
-from nmfcore.topology.graphs import ScaleGraphs, _check_scales
-from nmfcore.results import Layer
-from nmfcore.topology.homology import SCALE_METHODS, canonical_scales
 
 PREPROCESS = (None, "l2", "log1p_l2")
-# Bytes of per-scale work arrays a batch of scales may use at once (one batch
-# per thread is in flight).
-_BATCH_BYTES = 8 * 2**20
-_MAX_BATCH = 64
 # GNMF updates of the initial chain when init_iter is None.
 _CHAIN_UPDATES = 300
 
@@ -201,143 +187,6 @@ def total_objective(
     return float(total)
 
 
-def _xt_w_batch(X, Wb: np.ndarray) -> np.ndarray:
-    """W_bᵀ X for a batch of bases (c, m, r) -> (c, r, n) in one product."""
-    c, m, r = Wb.shape
-    flat = Wb.transpose(0, 2, 1).reshape(c * r, m)
-    out = np.asarray(X.T @ flat.T).T if sp.issparse(X) else flat @ X
-    return out.reshape(c, r, -1)
-
-
-def _x_ht_batch(X, Hb: np.ndarray) -> np.ndarray:
-    """X H_bᵀ for a batch (c, r, n) in one product, shape (m, c r): columns s r .. s r + r - 1 are X H_sᵀ."""
-    c, r, n = Hb.shape
-    return np.asarray(X @ Hb.reshape(c * r, n).T)
-
-
-def _increments(H: np.ndarray, chunk: int = 32) -> np.ndarray:
-    """‖H_{t+1} - H_t‖_F for t = 0..T-2, a few scales at a time (no T x r x n temporary)."""
-    out = np.empty(max(H.shape[0] - 1, 0))
-    for start in range(0, out.size, chunk):
-        stop = min(start + chunk, out.size)
-        diff = H[start + 1 : stop + 1] - H[start:stop]
-        out[start:stop] = np.sqrt(np.einsum("tij,tij->t", diff, diff))
-    return out
-
-
-class _Solver:
-    """State of one pNMF fit: factors, per-scale losses and the scale graphs."""
-
-    def __init__(self, X, W, H, graphs: ScaleGraphs, lambdas, xx: float, passes: tuple[int, int]) -> None:
-        self.X, self.W, self.H, self.graphs = X, W, H, graphs
-        self.l1, self.l2, self.l3 = lambdas
-        self.xx = xx
-        self.w_passes, self.h_passes = passes
-        T = W.shape[0]
-        self.recon = np.zeros(T)
-        self.graph = np.zeros(T)
-        m, r = W.shape[1:]
-        n = H.shape[2]
-        size = W.dtype.itemsize
-        self.batch = int(max(1, min(_MAX_BATCH, _BATCH_BYTES // (size * r * (2 * m + 6 * n)))))
-        self.deg = graphs.degrees(np.arange(T)).astype(W.dtype) if self.l1 else np.zeros((T, n), W.dtype)
-
-    def total(self) -> float:
-        H = self.H
-        coupling = float(np.sum(_increments(H) ** 2))
-        return float(
-            self.recon.sum()
-            + self.l1 * self.graph.sum()
-            + self.l3 * _sum_squares(H)
-            + self.l2 * coupling
-        )
-
-    def _graph_products(self, idx: np.ndarray, Hb: np.ndarray, threads: int | None = None) -> np.ndarray:
-        return self.graphs.products(idx, Hb, threads) if self.l1 else np.zeros_like(Hb)
-
-    def update(self, idx: np.ndarray) -> None:
-        """Update the scales ``idx`` (no two adjacent), a batch at a time.
-
-        The batches are independent (they only read the other half's scales),
-        so each thread takes whole batches with single-threaded BLAS and
-        kernels: on few cores this beats multithreaded BLAS calls alternating
-        with multithreaded kernels, whose idle workers spin against each other.
-        """
-        batches = [idx[s : s + self.batch] for s in range(0, idx.size, self.batch)]
-        if min(numba.get_num_threads(), len(batches)) <= 1:
-            for b in batches:
-                self._update_batch(b, None)
-            return
-        with single_threaded_blas():
-            run_jobs(self._update_batches, len(batches), batches)
-
-    def _update_batches(self, batches: list[np.ndarray], offset: int, stride: int) -> None:
-        """The batches ``offset``, ``offset + stride``, ... on one thread (see :func:`nmfcore._parallel.run_jobs`)."""
-        for b in batches[offset::stride]:
-            self._update_batch(b, 1)
-
-    def _update_batch(self, b: np.ndarray, threads: int | None) -> None:
-        """One X Hᵀ feeds ``w_passes`` unit-sphere HALS passes over the W of the
-        scales ``b``, then one WᵀX feeds ``h_passes`` multiplicative H updates.
-        Each pass is an exact descent step with the other scales fixed.
-        """
-        Wb, Hb = self.W[b], self.H[b]
-        c = b.size
-        XHt = _x_ht_batch(self.X, Hb)
-        run_jobs(_k.unit_column_passes, c, Wb, XHt, Hb @ Hb.transpose(0, 2, 1), self.w_passes, threads=threads)
-        WtX = _xt_w_batch(self.X, Wb)
-        WtW = Wb.transpose(0, 2, 1) @ Wb
-        deg = self.deg[b]
-        HA = self._graph_products(b, Hb, threads)
-        for _ in range(self.h_passes):
-            run_jobs(
-                _k.multiplicative_h, c, Hb, WtX, WtW, HA, deg, self.H, b, self.l1, self.l2, self.l3, _EPS,
-                threads=threads,
-            )
-            HA = self._graph_products(b, Hb, threads)
-        self.W[b], self.H[b] = Wb, Hb
-        HHt = Hb @ Hb.transpose(0, 2, 1)
-        recon = self.xx - 2.0 * _batch_dot(WtX, Hb) + _batch_dot(WtW, HHt)
-        self.recon[b] = np.maximum(recon, 0.0)
-        self.graph[b] = _batch_dot(Hb * deg[:, None, :], Hb) - _batch_dot(HA, Hb)
-
-    def chain(self, W0: np.ndarray, H0: np.ndarray, n_iter: int, updated: np.ndarray) -> None:
-        """GNMF warm-start chain from the coarsest scale to the finest.
-
-        Scales with ``updated[t]`` get ``n_iter`` GNMF updates; the others keep
-        the factors of the last updated (coarser) scale. The chain is
-        sequential and its graph products small: they run on one thread.
-        """
-        for t in range(self.W.shape[0] - 1, -1, -1):
-            deg = self.deg[t]
-            HA = self._graph_products(np.array([t]), H0[None], 1)[0]
-            if updated[t]:
-                for _ in range(n_iter):
-                    W0, H0, recon, _ = _graph_step(
-                        self.X, W0, H0, HA, partial(self.graphs.product, t, threads=1), deg, self.l1, 0.0, 0.0, self.xx
-                    )
-                    # the authors' gauge: unit columns of W (the product W H is unchanged)
-                    norms = np.maximum(np.linalg.norm(W0, axis=0), _EPS)
-                    W0 /= norms
-                    H0 *= norms[:, None]
-                    HA *= norms[:, None]
-                self.recon[t] = recon
-            else:  # the coarsest scale is always updated
-                self.recon[t] = self.recon[t + 1]
-            self.W[t], self.H[t] = W0, H0
-            self.graph[t] = float(deg @ np.einsum("ij,ij->j", H0, H0, dtype=np.float64)) - _batch_dot(HA, H0)
-
-
-def _batch_dot(A: np.ndarray, B: np.ndarray) -> np.ndarray | float:
-    """Σ A ⊙ B over the last two axes, accumulated in float64."""
-    return np.einsum("...ij,...ij->...", A, B, dtype=np.float64)
-
-
-def _sum_squares(H: np.ndarray, chunk: int = 32) -> float:
-    """‖H‖_F² accumulated in float64, a few scales at a time."""
-    return float(sum(_batch_dot(H[s : s + chunk], H[s : s + chunk]).sum() for s in range(0, H.shape[0], chunk)))
-
-
 def pnmf(
     X,
     rank: int | None = None,
@@ -346,7 +195,7 @@ def pnmf(
     n_scales: int | None = None,
     scale_method: str = "levels",
     lambdas=(1.0, 1.0, 1.0),
-    max_sweeps: int = 10,
+    max_iter: int = 10,
     tol: float = 1e-3,
     inner_iter: int = 1,
     init_iter: int | None = None,
@@ -355,6 +204,7 @@ def pnmf(
     random_state: None | int | np.random.Generator = None,
     callback: Callable[[int, np.ndarray, np.ndarray, float], bool | None] | None = None,
     dtype: Any = None,
+    **renamed: Any,
 ) -> PNMFResult:
     """Persistent NMF: a path of graph-regularised factorisations over topological scales.
 
@@ -374,8 +224,9 @@ def pnmf(
     lambdas : (λ1, λ2, λ3)
         Weights of the graph term, of the coupling between neighbouring scales and
         of the anchor ‖H_t‖².
-    max_sweeps : int
-        Maximum number of sweeps over all scales (the authors run 10).
+    max_iter : int
+        Maximum number of sweeps over all scales (the authors run 10);
+        ``max_sweeps`` before, named like every other fit's iteration count.
     tol : float
         Stop when the relative change of the total objective over a sweep is below ``tol``.
     inner_iter : int
@@ -392,6 +243,8 @@ def pnmf(
     preprocess : {None, "l2", "log1p_l2"}
         See :func:`preprocess_items`; applied before the scales are computed.
     random_state : int, Generator or None
+        Seed of the initialisation; ``params["random_state"]`` records the integer
+        that replays the fit (see :func:`nmfcore.utils.validation.resolve_seed`).
     callback : callable, optional
         ``callback(sweep, W, H, loss)`` with W (T, m, r) and H (T, r, n) after
         each sweep; returning False stops the fit (``stopped=True``).
@@ -406,6 +259,7 @@ def pnmf(
     """
     from nmfcore.classic.init import initialize
 
+    reject_renamed("pnmf", renamed, {"max_sweeps": "max_iter"})
     dtype = check_dtype(dtype, getattr(X, "dtype", None))
     X = preprocess_items(X, preprocess)
     m, n = X.shape
@@ -414,29 +268,29 @@ def pnmf(
     rank = check_rank(math.ceil(math.sqrt(n)) if rank is None else rank, X.shape)
     lambdas = _check_lambdas(lambdas)
     check_choice(scale_method, "scale_method", SCALE_METHODS)
-    max_sweeps = check_positive_int(max_sweeps, "max_sweeps")
+    max_iter = check_positive_int(max_iter, "max_iter")
     inner_iter = check_positive_int(inner_iter, "inner_iter")
     tol = check_nonnegative_float(tol, "tol")
-    rng = check_random_state(random_state)
+    rng, recorded_seed = resolve_seed(random_state)
     seed = int(rng.integers(0, 2**31 - 1))
 
     start = time.perf_counter()
     if scales is None:
         scales = canonical_scales(X, n_scales=n_scales, method=scale_method)
-    scales = _check_scales(scales)
+    scales = check_scales(scales)
     T = scales.size
     chain_iter, updated = _chain_plan(T, init_iter)
     graphs = ScaleGraphs(X, scales)
     t_graphs = time.perf_counter() - start
 
     W0, H0 = initialize(X, rank, init, seed)
-    solver = _Solver(
+    solver = PathSolver(
         X.astype(dtype),
         np.empty((T, m, rank), dtype),
         np.empty((T, rank, n), dtype),
         graphs,
         lambdas,
-        _gram_x(X),
+        squared_frobenius(X),
         (inner_iter, inner_iter),
     )
     solver.chain(W0.astype(dtype), H0.astype(dtype), chain_iter, updated)
@@ -445,7 +299,7 @@ def pnmf(
     converged = stopped = False
     sweep = 0
     even, odd = np.arange(0, T, 2), np.arange(1, T, 2)
-    for sweep in range(1, max_sweeps + 1):
+    for sweep in range(1, max_iter + 1):
         solver.update(even)
         solver.update(odd)
         losses.append(solver.total())
@@ -453,7 +307,7 @@ def pnmf(
         if callback is not None and callback(sweep, solver.W, solver.H, losses[-1]) is False:
             stopped = True
             break
-        if abs(losses[-2] - losses[-1]) <= tol * max(abs(losses[-2]), _EPS):
+        if abs(losses[-2] - losses[-1]) <= tol * max(abs(losses[-2]), EPS):
             converged = True
             break
 
@@ -465,13 +319,13 @@ def pnmf(
         "n_scales": n_scales,
         "scale_method": scale_method,
         "lambdas": list(lambdas),
-        "max_sweeps": max_sweeps,
+        "max_iter": max_iter,
         "tol": tol,
         "inner_iter": inner_iter,
         "init_iter": init_iter,
         "init": init,
         "preprocess": preprocess,
-        "random_state": random_state if not isinstance(random_state, np.random.Generator) else seed,
+        "random_state": recorded_seed,
         "dtype": dtype.name,
     }
     return PNMFResult(
@@ -480,13 +334,13 @@ def pnmf(
         scales=scales,
         loss=np.asarray(losses),
         times=np.asarray(times),
-        increments=_increments(H),
+        increments=increments(H),
         n_sweeps=sweep,
         converged=converged,
         stopped=stopped,
         params=params,
         extra={
-            "relative_errors": np.sqrt(solver.recon / max(solver.xx, _EPS)),
+            "relative_errors": np.array([relative_error_from_sums(r, solver.xx) for r in solver.recon]),
             "edge_counts": graphs.edge_counts.copy(),
             "graph_seconds": t_graphs,
         },

@@ -8,7 +8,8 @@ from scipy.cluster.hierarchy import linkage
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 from scipy.spatial.distance import pdist, squareform
 
-from nmfcore.topology.homology import barcodes, canonical_scales, euclidean_mst
+from nmfcore.topology.homology import barcodes, euclidean_mst
+from nmfcore.topology.scales import canonical_scales
 
 
 def _ripser_deaths(points: np.ndarray) -> np.ndarray:

@@ -7,10 +7,11 @@ import scipy.sparse as sp
 from conftest import shared_path
 
 from nmfcore import cluster_scores, knn_accuracy, nmf
+from nmfcore.topology import persistent_solver
 from nmfcore.topology.graph_nmf import gnmf
 from nmfcore.topology.graphs import ScaleGraphs, knn_graph, laplacian
 from nmfcore.topology.persistent import PNMFResult, _chain_plan, pnmf, preprocess_items, total_objective
-from nmfcore.topology.homology import canonical_scales
+from nmfcore.topology.scales import canonical_scales
 
 LAMBDAS_SIM = (100.0, 100.0, 1.0)
 
@@ -29,7 +30,7 @@ def circles_fit(circles):
     def keep(sweep, W, H, loss):
         snapshots.append((W.copy(), H.copy(), loss))
 
-    result = pnmf(X, 2, lambdas=LAMBDAS_SIM, max_sweeps=12, random_state=0, callback=keep)
+    result = pnmf(X, 2, lambdas=LAMBDAS_SIM, max_iter=12, random_state=0, callback=keep)
     return result, snapshots
 
 
@@ -53,7 +54,7 @@ def test_total_objective_never_increases_and_is_the_true_objective(circles, circ
 @pytest.mark.parametrize("sparse", [False, True])
 def test_monotone_on_small_data_dense_and_sparse(sparse):
     X = _small_data(1, sparse)
-    result = pnmf(X, 3, lambdas=(1.0, 1.0, 1.0), max_sweeps=15, tol=0, random_state=1)
+    result = pnmf(X, 3, lambdas=(1.0, 1.0, 1.0), max_iter=15, tol=0, random_state=1)
     assert result.n_sweeps == 15 and not result.converged
     assert np.all(np.diff(result.loss) <= 1e-10 * result.loss[:-1])
     graphs = ScaleGraphs(X, result.scales)
@@ -62,8 +63,8 @@ def test_monotone_on_small_data_dense_and_sparse(sparse):
 
 def test_several_passes_per_product_stay_monotone_and_descend_further():
     X = _small_data(9)
-    one = pnmf(X, 3, lambdas=(1.0, 1.0, 1.0), max_sweeps=6, tol=0, random_state=2)
-    three = pnmf(X, 3, lambdas=(1.0, 1.0, 1.0), max_sweeps=6, tol=0, inner_iter=3, random_state=2)
+    one = pnmf(X, 3, lambdas=(1.0, 1.0, 1.0), max_iter=6, tol=0, random_state=2)
+    three = pnmf(X, 3, lambdas=(1.0, 1.0, 1.0), max_iter=6, tol=0, inner_iter=3, random_state=2)
     assert np.all(np.diff(three.loss) <= 1e-10 * three.loss[:-1])
     assert three.loss[0] == one.loss[0] and three.loss[-1] < one.loss[-1]
     graphs = ScaleGraphs(X, three.scales)
@@ -71,33 +72,30 @@ def test_several_passes_per_product_stay_monotone_and_descend_further():
 
 
 def test_batches_on_threads_give_the_serial_result(monkeypatch):
-    import importlib
-
     import numba
 
-    module = importlib.import_module("nmfcore.topology.persistent")  # the package exports a function of that name
     X = _small_data(10)
-    monkeypatch.setattr(module, "_MAX_BATCH", 2)  # several batches per half
+    monkeypatch.setattr(persistent_solver, "_MAX_BATCH", 2)  # several batches per half
     threads = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        serial = pnmf(X, 3, n_scales=12, max_sweeps=3, random_state=4)
+        serial = pnmf(X, 3, n_scales=12, max_iter=3, random_state=4)
     finally:
         numba.set_num_threads(threads)
-    parallel = pnmf(X, 3, n_scales=12, max_sweeps=3, random_state=4)
+    parallel = pnmf(X, 3, n_scales=12, max_iter=3, random_state=4)
     np.testing.assert_array_equal(parallel.H, serial.H)
     np.testing.assert_array_equal(parallel.loss, serial.loss)
 
 
 def test_float32_follows_the_float64_path():
     X = _small_data(11)
-    double = pnmf(X, 3, n_scales=8, max_sweeps=4, random_state=5)
-    single = pnmf(X.astype(np.float32), 3, n_scales=8, max_sweeps=4, random_state=5)
+    double = pnmf(X, 3, n_scales=8, max_iter=4, random_state=5)
+    single = pnmf(X.astype(np.float32), 3, n_scales=8, max_iter=4, random_state=5)
     assert single.H.dtype == single.W.dtype == np.float32 and single.params["dtype"] == "float32"
     assert double.H.dtype == np.float64 and double.params["dtype"] == "float64"
     np.testing.assert_allclose(single.loss, double.loss, rtol=1e-4)
     np.testing.assert_allclose(single.H, double.H, rtol=1e-2, atol=1e-3)
-    forced = pnmf(X, 3, n_scales=8, max_sweeps=4, random_state=5, dtype=np.float32)
+    forced = pnmf(X, 3, n_scales=8, max_iter=4, random_state=5, dtype=np.float32)
     assert forced.H.dtype == np.float32
     np.testing.assert_allclose(forced.H, single.H, rtol=1e-4, atol=1e-5)  # X itself was not rounded
     with pytest.raises(ValueError, match="dtype"):
@@ -117,8 +115,8 @@ def test_default_chain_spreads_about_300_updates():
 
 def test_sparse_and_dense_input_give_the_same_path():
     Xs = _small_data(2, sparse=True)
-    a = pnmf(Xs, 3, n_scales=6, max_sweeps=5, random_state=3)
-    b = pnmf(Xs.toarray(), 3, n_scales=6, max_sweeps=5, random_state=3)
+    a = pnmf(Xs, 3, n_scales=6, max_iter=5, random_state=3)
+    b = pnmf(Xs.toarray(), 3, n_scales=6, max_iter=5, random_state=3)
     np.testing.assert_allclose(a.scales, b.scales)
     np.testing.assert_allclose(a.H, b.H, rtol=1e-7, atol=1e-10)
 
@@ -138,7 +136,7 @@ def test_simulation_keeps_nested_rings_and_neighbourhoods(circles, circles_fit):
 def test_reduced_scales_against_the_full_set_on_the_simulation(circles, circles_fit):
     X, labels = circles
     full, _ = circles_fit
-    reduced = pnmf(X, 2, n_scales=10, lambdas=LAMBDAS_SIM, max_sweeps=12, random_state=0)
+    reduced = pnmf(X, 2, n_scales=10, lambdas=LAMBDAS_SIM, max_iter=12, random_state=0)
     assert full.scales.size == X.shape[1] and reduced.scales.size == 10
     assert np.all(np.isin(reduced.scales, full.scales))
     assert reduced.scales[0] == full.scales[0] and reduced.scales[-1] == full.scales[-1]
@@ -150,7 +148,7 @@ def test_reduced_scales_against_the_full_set_on_the_simulation(circles, circles_
 
 def test_result_layers_params_and_replay():
     X = _small_data(4)
-    result = pnmf(X, 2, n_scales=5, max_sweeps=4, random_state=7)
+    result = pnmf(X, 2, n_scales=5, max_iter=4, random_state=7)
     assert isinstance(result, PNMFResult)
     T, m, n = 5, *X.shape
     assert result.W.shape == (T, m, 2) and result.H.shape == (T, 2, n)
@@ -170,7 +168,7 @@ def test_result_layers_params_and_replay():
 
 def test_callback_stops_cleanly():
     X = _small_data(5)
-    result = pnmf(X, 2, n_scales=4, max_sweeps=50, tol=0, callback=lambda s, W, H, loss: s < 3)
+    result = pnmf(X, 2, n_scales=4, max_iter=50, tol=0, callback=lambda s, W, H, loss: s < 3)
     assert result.stopped and result.n_sweeps == 3 and result.loss.size == 4
 
 
@@ -187,14 +185,14 @@ def test_preprocessing_scales_items_to_unit_norm():
 
 def test_gnmf_objective_decreases_and_uses_the_graph():
     X = _small_data(7)
-    result = gnmf(X, 3, lam=5.0, max_iter=200, tol=0, random_state=0)
+    result = gnmf(X, 3, lambdas=5.0, max_iter=200, tol=0, random_state=0)
     assert result.params["model"] == "gnmf" and result.n_iter == 200
     assert np.all(np.diff(result.loss) <= 1e-10 * result.loss[:-1])
     L = laplacian(knn_graph(X, 8)).toarray()
     direct = np.sum((X - result.W @ result.H) ** 2) + 5.0 * np.trace(result.H @ L @ result.H.T)
     assert direct == pytest.approx(result.loss[-1], rel=1e-9)
     # the graph term pulls neighbours together compared with λ = 0
-    free = gnmf(X, 3, lam=0.0, max_iter=200, tol=0, random_state=0)
+    free = gnmf(X, 3, lambdas=0.0, max_iter=200, tol=0, random_state=0)
     smooth = lambda H: np.trace(H @ L @ H.T) / np.sum(H**2)  # noqa: E731
     assert smooth(result.H) < smooth(free.H)
 

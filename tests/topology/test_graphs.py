@@ -7,7 +7,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import pdist, squareform
 
 from nmfcore.topology.graphs import ScaleGraphs, knn_graph, scale_graphs
-from nmfcore.topology.homology import canonical_scales
+from nmfcore.topology.scales import canonical_scales
 
 
 def _dense_formula(points: np.ndarray, eps: float) -> np.ndarray:
