@@ -8,7 +8,8 @@ needed to rerun the fit; ``loss`` and ``times``, one entry per iteration; and ``
 Code that consumes results relies on this protocol, never on ``hasattr`` checks.
 
 :func:`relative_error` is the one definition of ``||X - WH||_F / ||X||_F`` that every
-family reports.
+family reports; :func:`residual_sums` gives its two squared norms to code that needs them
+(e.g. explained variance).
 """
 
 from __future__ import annotations
@@ -85,6 +86,42 @@ def relative_error_from_sums(residual2: float, norm2: float) -> float:
     return float(np.sqrt(max(residual2, 0.0) / norm2))
 
 
+def residual_sums(
+    X: Any, W: np.ndarray, H: np.ndarray, mask: np.ndarray | None = None
+) -> tuple[float, float]:
+    """``(||X - WH||_F², ||X||_F²)`` over the observed entries, never densifying a sparse X.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix, shape (m, n)
+    W : ndarray, shape (m, r)
+    H : ndarray, shape (r, n)
+    mask : ndarray, shape (m, n), optional
+        1 where X is observed, 0 where missing (dense X only); entries of X where
+        the mask is 0 count in neither sum, even when they hold NaN.
+
+    Returns
+    -------
+    residual2, norm2 : float
+        The squared residual (sparse: from ``||X||² - 2<X, WH> + ||WH||²``, with
+        negative rounding clipped to 0) and the squared norm of X.
+    """
+    if sp.issparse(X):
+        if mask is not None:
+            raise ValueError("mask is for a dense X; densify X (X.toarray()) to pass a mask")
+        x_sq = float(X.multiply(X).sum())
+        cross = float(np.vdot(np.asarray(X.T @ W).T, H))
+        quad = float(np.vdot(W.T @ W, H @ H.T))
+        return max(x_sq - 2 * cross + quad, 0.0), x_sq
+    X = np.asarray(X)
+    R = X - W @ H
+    if mask is not None:
+        observed = np.asarray(mask) > 0
+        X = np.where(observed, X, 0.0)
+        R = np.where(observed, R, 0.0)
+    return float(np.vdot(R, R)), float(np.vdot(X, X))
+
+
 def relative_error(X: Any, W: np.ndarray, H: np.ndarray, mask: np.ndarray | None = None) -> float:
     """``||X - WH||_F / ||X||_F`` over the observed entries, never densifying a sparse X.
 
@@ -101,16 +138,7 @@ def relative_error(X: Any, W: np.ndarray, H: np.ndarray, mask: np.ndarray | None
     float
         NaN for an all-zero X (see :func:`relative_error_from_sums`).
     """
-    if sp.issparse(X):
-        x_sq = float(X.multiply(X).sum())
-        cross = float(np.vdot(np.asarray(X.T @ W).T, H))
-        quad = float(np.vdot(W.T @ W, H @ H.T))
-        return relative_error_from_sums(x_sq - 2 * cross + quad, x_sq)
-    X = np.asarray(X)
-    R = X - W @ H
-    if mask is not None:
-        R *= mask
-    return relative_error_from_sums(float(np.vdot(R, R)), float(np.vdot(X, X)))
+    return relative_error_from_sums(*residual_sums(X, W, H, mask))
 
 
 @dataclass
