@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from nmfcore.judge.rank import compare_results, rank_scan, score_result
+from nmfcore.judge import compare_results, rank_scan, score_result
 from nmfcore.app.lessons import planted_example
 from pages import _state
 

@@ -1,18 +1,13 @@
-"""Judging factorisations: choosing a rank, measuring stability, comparing runs.
+"""Choosing a rank: fit several seeds at each candidate rank and measure each.
 
-- :func:`rank_scan` fits several seeds at each candidate rank and reports the
-  error, explained variance, sparsity and two stability measures:
-  the cophenetic correlation of the consensus matrix (Brunet et al., PNAS 2004)
-  and the silhouette of the basis vectors of all runs clustered together (the
-  consensus step of cNMF, Kotliar et al., eLife 2019).
-- :func:`compare_results` aligns the factors of two results (Hungarian matching
-  by angle) and reports the angle and scale between matched factors.
-- :func:`score_result` measures a result against a ground-truth basis (spectral
-  angle distance) and against known labels (ARI, NMI, purity, accuracy).
+:func:`rank_scan` reports the error, explained variance, sparsity and two stability
+measures (:mod:`nmfcore.judge.stability`) per rank; :func:`suggest_rank` picks the
+most stable rank past the elbow of the error curve.
 """
 
 from __future__ import annotations
 
+import inspect
 import numbers
 import time
 from collections.abc import Callable, Sequence
@@ -20,129 +15,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
+from nmfcore.judge.metrics import hoyer_sparsity
+from nmfcore.judge.stability import consensus_matrix, cophenetic_correlation, factor_silhouette
+from nmfcore.models import FAMILIES, get
+from nmfcore.results import relative_error, residual_sums
 from nmfcore.utils.validation import (
     check_matrix,
     check_positive_int,
     check_random_state,
     check_rank,
 )
-from nmfcore.judge.metrics import cluster_scores, hoyer_sparsity, match_factors, spectral_angle_distance
-from nmfcore.results import Layer
-
-STABILITY_MEASURES = ("cophenetic", "silhouette")
-
-
-# ---------------------------------------------------------------------------
-# stability measures
-# ---------------------------------------------------------------------------
-
-
-def consensus_matrix(H_runs: Sequence[np.ndarray]) -> np.ndarray:
-    """Consensus matrix of several factorisations (Brunet et al. 2004).
-
-    Each run assigns item j to the factor with the largest coefficient,
-    ``argmax_k H[k, j]``; entry (i, j) of the consensus matrix is the fraction of
-    runs that put items i and j in the same factor.
-
-    Parameters
-    ----------
-    H_runs : sequence of ndarray, each of shape (r, n)
-        Coefficients of the runs (the same n items; r may differ).
-
-    Returns
-    -------
-    ndarray, shape (n, n)
-        Symmetric, entries in [0, 1], ones on the diagonal.
-    """
-    if len(H_runs) == 0:
-        raise ValueError("H_runs is empty; pass the coefficient matrices of at least one run")
-    n = np.asarray(H_runs[0]).shape[1]
-    consensus = np.zeros((n, n))
-    for H in H_runs:
-        H = np.asarray(H)
-        if H.ndim != 2 or H.shape[1] != n:
-            raise ValueError(
-                f"every H in H_runs must have shape (r, {n}); got {H.shape}: the runs must "
-                "factorise the same items"
-            )
-        labels = H.argmax(axis=0)
-        consensus += labels[:, None] == labels[None, :]
-    return consensus / len(H_runs)
-
-
-def cophenetic_correlation(consensus: np.ndarray) -> float:
-    """Cophenetic correlation of a consensus matrix (Brunet et al. 2004).
-
-    The Pearson correlation between the distances ``1 - C`` and the cophenetic
-    distances of the average-linkage tree built on them. It is 1 when every run
-    agrees (C holds only 0 and 1) and falls as the runs disagree.
-
-    Parameters
-    ----------
-    consensus : ndarray, shape (n, n)
-
-    Returns
-    -------
-    float
-        In [-1, 1]; NaN when every pair has the same consensus (nothing to rank,
-        e.g. one factor or one item).
-    """
-    from scipy.cluster.hierarchy import cophenet, linkage
-    from scipy.spatial.distance import squareform
-
-    C = np.asarray(consensus, dtype=float)
-    if C.ndim != 2 or C.shape[0] != C.shape[1]:
-        raise ValueError(f"consensus must be a square matrix, got shape {C.shape}")
-    if C.shape[0] < 3:
-        return float("nan")
-    distances = squareform(1.0 - C, checks=False)
-    if np.ptp(distances) == 0:
-        return float("nan")
-    return float(cophenet(linkage(distances, method="average"), distances)[0])
-
-
-def factor_silhouette(
-    W_runs: Sequence[np.ndarray], *, random_state: None | int | np.random.Generator = 0
-) -> float:
-    """Stability of the basis across runs, as in the consensus step of cNMF.
-
-    The columns of every run's W are scaled to unit ℓ2 norm, pooled, and split
-    into r clusters by k-means (r = rank of the runs); the score is the mean
-    silhouette of that clustering. Stable factors come back at every seed and
-    form tight, separate clusters (silhouette near 1).
-
-    Parameters
-    ----------
-    W_runs : sequence of ndarray, each of shape (m, r)
-        Basis of each run, same m and r.
-    random_state : None, int or Generator
-        Seed of k-means.
-
-    Returns
-    -------
-    float
-        Mean silhouette in [-1, 1]; NaN for r = 1.
-    """
-    from sklearn.cluster import KMeans
-    from sklearn.metrics import silhouette_score
-
-    if len(W_runs) < 2:
-        raise ValueError(f"W_runs needs at least 2 runs to measure stability, got {len(W_runs)}")
-    shapes = {np.shape(W) for W in W_runs}
-    if len(shapes) != 1:
-        raise ValueError(f"every W in W_runs must have the same shape, got {sorted(shapes)}")
-    rank = np.shape(W_runs[0])[1]
-    if rank < 2:
-        return float("nan")
-    pooled = np.hstack([np.asarray(W, dtype=float) for W in W_runs]).T
-    pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), np.finfo(float).tiny)
-    seed = int(check_random_state(random_state).integers(0, 2**31 - 1))
-    labels = KMeans(n_clusters=rank, n_init=10, random_state=seed).fit_predict(pooled)
-    if np.unique(labels).size < 2:
-        return float("nan")
-    return float(silhouette_score(pooled, labels, metric="euclidean"))
 
 
 def explained_variance(X: Any, W: np.ndarray, H: np.ndarray) -> float:
@@ -170,28 +53,12 @@ def explained_variance(X: Any, W: np.ndarray, H: np.ndarray) -> float:
             f"W {W.shape} and H {H.shape} do not factorise X {X.shape}: W needs "
             f"{X.shape[0]} rows, H {X.shape[1]} columns, and W's columns must match H's rows"
         )
-    residual2 = _residual2(X, W, H)
+    residual2, norm2 = residual_sums(X, W, H)
     mean_item = np.asarray(X.mean(axis=1)).ravel()
-    total = _norm2(X) - X.shape[1] * mean_item @ mean_item
+    total = norm2 - X.shape[1] * mean_item @ mean_item
     if total <= 0:
         return 1.0 if residual2 <= 0 else float("-inf")
     return float(1.0 - residual2 / total)
-
-
-def _norm2(X: Any) -> float:
-    return float(X.multiply(X).sum()) if sp.issparse(X) else float(np.einsum("ij,ij->", X, X))
-
-
-def _residual2(X: Any, W: np.ndarray, H: np.ndarray) -> float:
-    if sp.issparse(X):
-        cross = float(np.sum(np.asarray(X.T @ W).T * H))
-        return max(_norm2(X) - 2.0 * cross + float(np.sum((W.T @ W) * (H @ H.T))), 0.0)
-    return float(np.sum((X - W @ H) ** 2))
-
-
-# ---------------------------------------------------------------------------
-# rank scan
-# ---------------------------------------------------------------------------
 
 
 @dataclass
@@ -339,15 +206,17 @@ def rank_scan(
         Candidate ranks, each between 1 and min(m, n); sorted and deduplicated.
     n_runs : int
         Seeds per rank (at least 2; 10 or more for a reliable consensus).
-    model : "nmf" or callable
-        ``"nmf"`` fits :func:`nmfcore.nmf` from a random start (a deterministic
-        start such as NNDSVD would make every run identical and the stability
+    model : str or callable
+        A family of :data:`nmfcore.models.FAMILIES` fitted at one rank (``"nmf"``,
+        ``"gnmf"``, ``"pnmf"``), run from a random start (a deterministic start
+        such as NNDSVD would make every run identical and the stability
         meaningless). A callable ``model(X, rank, random_state=seed)`` must
-        return a result whose ``layers()[0]`` holds the factors to judge.
+        return a :class:`~nmfcore.results.FitResult` whose ``layers()[0]`` holds
+        the factors to judge.
     beta : float or str
-        β-divergence for ``"nmf"``.
+        β-divergence, for families that take one (``"nmf"``).
     max_iter, tol : int, float
-        Iteration limit and tolerance of each fit (``"nmf"``).
+        Iteration limit and tolerance of each fit (``tol`` for families that take one).
     random_state : None, int or Generator
         Seeds of the runs are drawn from it.
     max_items : int
@@ -357,7 +226,7 @@ def rank_scan(
         ``callback(done, total)`` after each fit; returning False stops the scan
         after the current rank's measures are recorded for the ranks completed.
     **model_options
-        Passed on to :func:`nmfcore.nmf` (e.g. ``solver``, ``alpha_W``).
+        Passed on to the family's fit (e.g. ``solver``, ``alpha_W`` for ``"nmf"``).
 
     Returns
     -------
@@ -393,7 +262,7 @@ def rank_scan(
                 break
         if len(runs) < 2:
             break
-        errors = np.array([_relative_error(X, W, H) for _, W, H in runs])
+        errors = np.array([relative_error(X, W, H) for _, W, H in runs])
         winner, W, H = runs[int(np.argmin(errors))]
         best[rank] = winner
         consensus[rank] = consensus_matrix([H[:, items] for _, _, H in runs])
@@ -465,195 +334,25 @@ def _fitter(
 ) -> Callable[[Any, int, int], Any]:
     if callable(model):
         return lambda X, rank, seed: model(X, rank, random_state=seed)
-    if model != "nmf":
+    scannable = sorted(name for name, family in FAMILIES.items() if family.rank_keyword == "rank")
+    if model not in scannable:
         raise ValueError(
-            f"model={model!r} is not supported; use 'nmf' or pass a function "
-            "model(X, rank, random_state=seed) that returns a result with .layers()"
+            f"model={model!r} is not supported; use one of {scannable} (families fitted at one "
+            "rank) or pass a function model(X, rank, random_state=seed) that returns a result "
+            "with .layers()"
         )
     if "init" in options:
         raise ValueError(
             "init cannot be chosen in rank_scan: every run starts at random so that the "
             "runs differ and their agreement measures stability"
         )
-    from nmfcore import nmf
+    family = get(model)
+    accepted = inspect.signature(family.fit).parameters
+    shared = {"beta": beta, "tol": tol, "init": "random"}
+    keywords = {key: value for key, value in shared.items() if key in accepted}
+    keywords.update(family.fixed, max_iter=max_iter, **options)
 
     def fit(X: Any, rank: int, seed: int) -> Any:
-        return nmf(X, rank, beta=beta, init="random", max_iter=max_iter, tol=tol,
-                   random_state=seed, **options)
+        return family.fit(X, rank, random_state=seed, **keywords)
 
     return fit
-
-
-def _relative_error(X: Any, W: np.ndarray, H: np.ndarray) -> float:
-    norm2 = _norm2(X)
-    return float(np.sqrt(_residual2(X, W, H) / norm2)) if norm2 > 0 else 0.0
-
-
-# ---------------------------------------------------------------------------
-# comparing results
-# ---------------------------------------------------------------------------
-
-
-@dataclass
-class Alignment:
-    """Matching between the factors of two results (see :func:`compare_results`).
-
-    Attributes
-    ----------
-    pairs : ndarray of int, shape (p, 2)
-        Row ``(k, j)``: factor k of A is matched with factor j of B;
-        p = min(r_A, r_B).
-    angles_deg : ndarray, shape (p,)
-        Angle between the matched basis vectors, in degrees.
-    scales : ndarray, shape (p,)
-        Least-squares scale s with ``W_B[:, j] ≈ s W_A[:, k]``.
-    H_correlation : ndarray, shape (p,)
-        Pearson correlation of the matched rows of H (NaN when the results do
-        not describe the same items, or a row is constant).
-    names : tuple of str
-        Names of the two layers compared.
-    n_factors : tuple of int
-        Ranks (r_A, r_B).
-    """
-
-    pairs: np.ndarray
-    angles_deg: np.ndarray
-    scales: np.ndarray
-    H_correlation: np.ndarray
-    names: tuple[str, str]
-    n_factors: tuple[int, int]
-
-    @property
-    def mean_angle_deg(self) -> float:
-        """Mean angle over the matched pairs."""
-        return float(self.angles_deg.mean())
-
-    @property
-    def perm(self) -> np.ndarray:
-        """For each factor of A, the index of its match in B (-1 when unmatched)."""
-        perm = np.full(self.n_factors[0], -1)
-        perm[self.pairs[:, 0]] = self.pairs[:, 1]
-        return perm
-
-
-def compare_results(a: Any, b: Any, *, layer_a: int = 0, layer_b: int = 0) -> Alignment:
-    """Align the factors of two results by Hungarian matching of their basis vectors.
-
-    Matching by angle ignores the scaling and order of the factors, which NMF
-    leaves free (W H = (W D P)(Pᵀ D⁻¹ H) for any permutation P and positive
-    diagonal D), so runs, seeds and models can be compared side by side.
-
-    Parameters
-    ----------
-    a, b : result, Layer, (W, H) tuple or ndarray W of shape (m, r)
-        Anything with ``.layers()`` (NMF, deep, persistent results), one
-        :class:`~nmfcore.results.Layer`, a pair ``(W, H)``, or a basis alone.
-        The bases must share their m rows.
-    layer_a, layer_b : int
-        Which entry of ``layers()`` to compare (deep layers, pNMF scales).
-
-    Returns
-    -------
-    Alignment
-    """
-    name_a, Wa, Ha = _as_layer(a, layer_a, "a")
-    name_b, Wb, Hb = _as_layer(b, layer_b, "b")
-    if Wa.shape[0] != Wb.shape[0]:
-        raise ValueError(
-            f"a and b must have bases with the same number of rows (features); got "
-            f"{Wa.shape[0]} and {Wb.shape[0]}"
-        )
-    if Wb.shape[1] >= Wa.shape[1]:
-        perm, angles = match_factors(Wa, Wb)
-        pairs = np.column_stack([np.arange(Wa.shape[1]), perm])
-    else:
-        perm, angles = match_factors(Wb, Wa)
-        order = np.argsort(perm)
-        pairs = np.column_stack([perm[order], order])
-        angles = angles[order]
-    cols_a, cols_b = Wa[:, pairs[:, 0]], Wb[:, pairs[:, 1]]
-    norms2 = np.maximum(np.einsum("ij,ij->j", cols_a, cols_a), np.finfo(float).tiny)
-    scales = np.einsum("ij,ij->j", cols_a, cols_b) / norms2
-    correlation = np.full(len(pairs), np.nan)
-    if Ha is not None and Hb is not None and Ha.shape[1] == Hb.shape[1]:
-        rows_a, rows_b = Ha[pairs[:, 0]], Hb[pairs[:, 1]]
-        ca = rows_a - rows_a.mean(axis=1, keepdims=True)
-        cb = rows_b - rows_b.mean(axis=1, keepdims=True)
-        denominator = np.linalg.norm(ca, axis=1) * np.linalg.norm(cb, axis=1)
-        np.divide(np.einsum("ij,ij->i", ca, cb), denominator, out=correlation, where=denominator > 0)
-    return Alignment(
-        pairs, np.asarray(angles, dtype=float), scales, correlation, (name_a, name_b),
-        (Wa.shape[1], Wb.shape[1]),
-    )
-
-
-def _as_layer(obj: Any, index: int, name: str) -> tuple[str, np.ndarray, np.ndarray | None]:
-    if hasattr(obj, "layers"):
-        layers = obj.layers()
-        if not -len(layers) <= index < len(layers):
-            raise ValueError(
-                f"layer_{name}={index} is out of range; {name} has {len(layers)} layer(s)"
-            )
-        obj = layers[index]
-    if isinstance(obj, Layer):
-        return obj.name, np.asarray(obj.W, dtype=float), np.asarray(obj.H, dtype=float)
-    if isinstance(obj, tuple) and len(obj) == 2:
-        W, H = (np.asarray(part, dtype=float) for part in obj)
-        return name, W, H
-    W = np.asarray(obj, dtype=float)
-    if W.ndim != 2:
-        raise ValueError(
-            f"{name} must be a result with .layers(), a Layer, a (W, H) pair or a 2-D basis W; "
-            f"got an array of shape {W.shape}"
-        )
-    return name, W, None
-
-
-def score_result(
-    result: Any,
-    *,
-    W_true: np.ndarray | None = None,
-    labels: Sequence[Any] | None = None,
-    random_state: int | None = 0,
-) -> dict[str, dict[str, Any]]:
-    """Score every layer of a result against a ground truth and/or known labels.
-
-    Parameters
-    ----------
-    result : object with ``layers()``
-    W_true : ndarray, shape (m, r_true), optional
-        Ground-truth basis (e.g. endmember spectra); layers with at least r_true
-        factors get the spectral angle distance (degrees, after matching).
-    labels : array-like, shape (n,), optional
-        Known class of each item; each layer's H is clustered by k-means and
-        scored with ARI, NMI, purity and accuracy.
-    random_state : int or None
-        Seed of k-means.
-
-    Returns
-    -------
-    dict
-        Layer name -> ``{"sad_mean_deg", "sad_per_factor_deg"}`` and/or
-        ``{"ari", "nmi", "purity", "accuracy"}``.
-    """
-    if not hasattr(result, "layers"):
-        raise ValueError(f"result must offer .layers(), got {type(result).__name__}")
-    if W_true is None and labels is None:
-        raise ValueError("give W_true (a ground-truth basis) or labels (one per item) to score against")
-    scores: dict[str, dict[str, Any]] = {}
-    for layer in result.layers():
-        entry: dict[str, Any] = {}
-        if W_true is not None:
-            W_true = np.asarray(W_true, dtype=float)
-            if W_true.shape[0] != layer.W.shape[0]:
-                raise ValueError(
-                    f"W_true has {W_true.shape[0]} rows but the layer's basis has "
-                    f"{layer.W.shape[0]}; they must describe the same features"
-                )
-            if layer.W.shape[1] >= W_true.shape[1]:
-                mean, per_column, _ = spectral_angle_distance(layer.W, W_true)
-                entry.update(sad_mean_deg=mean, sad_per_factor_deg=per_column)
-        if labels is not None:
-            entry.update(cluster_scores(layer.H, np.asarray(labels), random_state=random_state))
-        scores[layer.name] = entry
-    return scores

@@ -28,7 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from nmfcore.utils.validation import check_matrix, check_positive_int
-from nmfcore.results import NMFResult
+from nmfcore.results import NMFResult, relative_error_from_sums
 
 _TIE_TOLERANCE = 1e-6
 
@@ -222,8 +222,8 @@ def _result(
     B = W.T @ W
     H = _nonnegative_coefficients(A, B)
     norm2_x = _column_norms2(X).sum()
-    if sp.issparse(X):
-        residual2 = max(norm2_x - 2.0 * np.sum(H * A) + np.sum(B * (H @ H.T)), 0.0)
+    if sp.issparse(X):  # from the products already made, without densifying X
+        residual2 = norm2_x - 2.0 * np.sum(H * A) + np.sum(B * (H @ H.T))
     else:
         residual2 = float(np.sum((X - W @ H) ** 2))
     return NMFResult(
@@ -234,6 +234,6 @@ def _result(
         n_iter=len(indices),
         converged=True,
         params={"model": model, "rank": len(indices), **options},
-        relative_error=float(np.sqrt(residual2 / norm2_x)) if norm2_x > 0 else 0.0,
+        relative_error=relative_error_from_sums(residual2, norm2_x),
         extra={"indices": np.asarray(indices)},
     )

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from nmfcore.judge.rank import (
+from nmfcore.judge import (
     compare_results,
     consensus_matrix,
     cophenetic_correlation,
