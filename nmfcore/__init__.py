@@ -64,4 +64,4 @@ from nmfcore import export, models
 from nmfcore.data import DataError, Dataset, data_fingerprint, load, load_sample, samples
 from nmfcore.app import FitEstimate, FitJob, JobProgress, default_params, estimate_fit, fit_key
 
-__version__ = "0.1.0"
+from nmfcore.version import __version__

@@ -198,7 +198,7 @@ def test_pnmf_scales_round_trip_and_replay():
 
     rng = np.random.default_rng(0)
     data = nmfcore.load(npy(rng.random((12, 30))), name="p.npy")
-    result = pnmf(data.X, 2, n_scales=3, max_sweeps=2, random_state=0)
+    result = pnmf(data.X, 2, n_scales=3, max_iter=2, random_state=0)
     assert result.params["model"] == "pnmf" and len(result.layers()) == 3
     for writer, name in ((export.to_npz, "p.npz"), (export.to_h5ad, "p.h5ad")):
         back = export.read_result(_named(writer(result, data), name))
