@@ -5,4 +5,4 @@ from nmfcore.export.recipe import RECIPE_FORMAT, RECIPE_VERSION, read_recipe, re
 from nmfcore.export.writers import to_csv_zip, to_h5ad, to_npz, to_png, top_feature_rows
 
 __all__ = ["ExportedResult", "RECIPE_FORMAT", "RECIPE_VERSION", "read_recipe", "read_result", "recipe",
-           "replay", "to_csv_zip", "to_h5ad", "to_npz", "to_png", "top_feature_rows"]
+           "replay", "to_csv_zip", "to_h5ad", "to_npz", "to_png", "to_recipe_json", "top_feature_rows"]
