@@ -338,8 +338,8 @@ def _fitter(
     if model not in scannable:
         raise ValueError(
             f"model={model!r} is not supported; use one of {scannable} (families fitted at one "
-            "rank) or pass a function model(X, rank, random_state=seed) that returns a result "
-            "with .layers()"
+            "rank) or pass a function model(X, rank, random_state=seed) that returns an nmfcore "
+            "result"
         )
     if "init" in options:
         raise ValueError(
