@@ -1,15 +1,11 @@
-"""Learn: interactive lessons on NMF. Computations live in nmfcore.app.lessons; this page draws."""
+"""Learn: interactive lessons on NMF. Computations live in nmfcore.app.lessons, figures in nmfcore.plot."""
 
 from __future__ import annotations
 
-import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
+from nmfcore import plot
 from nmfcore.app import lessons as L
-from nmfcore.plot import barcode, image_grid, merge_tree
-from nmfcore.judge.separable import snpa, spa
 
 LESSONS = (
     "1 · What NMF is",
@@ -19,39 +15,11 @@ LESSONS = (
     "5 · Deep NMF",
     "6 · Persistent homology and pNMF",
 )
-PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 
 
 @st.cache_data(show_spinner=False)
-def _faces() -> tuple[np.ndarray, tuple[int, int]]:
-    try:
-        from nmfcore import load_sample
-
-        ds = load_sample("faces")
-        return np.asarray(ds.X, dtype=float), tuple(ds.image_shape)
-    except (ImportError, ValueError, OSError):
-        from skimage.data import lfw_subset
-
-        images = lfw_subset()[:100]
-        return images.reshape(len(images), -1).T, images.shape[1:]
-
-
-def _heat(A: np.ndarray, title: str, zmax: float | None = None) -> go.Heatmap:
-    return go.Heatmap(z=A, zmin=0, zmax=zmax, colorscale="Viridis", showscale=False, name=title)
-
-
-def _simplex_frame(fig: go.Figure) -> None:
-    corners = np.array([[0, 0], [1, 0], [0.5, np.sqrt(3) / 2], [0, 0]])
-    fig.add_trace(go.Scatter(x=corners[:, 0], y=corners[:, 1], mode="lines",
-                             line=dict(color="grey"), name="simplex"))
-    fig.update_layout(xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x"),
-                      height=420)
-
-
-def _polygon(points: np.ndarray, name: str, color: str, dash: str = "solid") -> go.Scatter:
-    closed = np.hstack([points, points[:, :1]])
-    return go.Scatter(x=closed[0], y=closed[1], mode="lines+markers", name=name,
-                      line=dict(color=color, dash=dash, width=2), marker=dict(size=10))
+def _faces():
+    return L.faces()
 
 
 # ----------------------------------------------------------------------------- lesson 1
@@ -59,11 +27,7 @@ def _polygon(points: np.ndarray, name: str, color: str, dash: str = "solid") -> 
 
 @st.cache_data(show_spinner=False)
 def _toy_fit(rank: int, seed: int):
-    from nmfcore import nmf
-
-    X, _, _ = L.toy_matrix(seed=seed)
-    result = nmf(X, rank, max_iter=500, random_state=seed)
-    return X, result.W, result.H, result.relative_error, L.error_by_rank(X, [1, 2, 3, 4, 5], seed)
+    return L.toy_fit(rank, seed)
 
 
 @st.cache_data(show_spinner=False)
@@ -80,21 +44,10 @@ def lesson_what() -> None:
         "structure is missing; from r = 3 on the approximation is exact."
     )
     rank = st.slider("rank r", 1, 5, 2, key="l1_rank")
-    X, W, H, error, curve = _toy_fit(rank, 0)
-    st.metric("relative error ‖X − WH‖ / ‖X‖", f"{error:.3g}")
-    zmax = float(X.max())
-    fig = make_subplots(rows=1, cols=4, subplot_titles=("X", "W", "H", "W H"),
-                        column_widths=[0.35, 0.1, 0.2, 0.35])
-    for col, (A, name) in enumerate(((X, "X"), (W, "W"), (H, "H"), (W @ H, "WH")), start=1):
-        fig.add_trace(_heat(A, name, zmax if name in ("X", "WH") else None), row=1, col=col)
-        fig.update_yaxes(autorange="reversed", row=1, col=col)
-    fig.update_layout(height=330, margin=dict(t=40, b=10))
-    st.plotly_chart(fig, key="l1_matrices")
-    fig = go.Figure(go.Scatter(x=[1, 2, 3, 4, 5], y=curve, mode="lines+markers"))
-    fig.add_vline(x=rank, line_dash="dot")
-    fig.update_layout(xaxis_title="rank r", yaxis_title="relative error", height=260,
-                      margin=dict(t=10))
-    st.plotly_chart(fig, key="l1_curve")
+    toy = _toy_fit(rank, 0)
+    st.metric("relative error ‖X − WH‖ / ‖X‖", f"{toy['error']:.3g}")
+    st.plotly_chart(plot.factorization_panels(toy["X"], toy["W"], toy["H"]), key="l1_matrices")
+    st.plotly_chart(plot.rank_error_curve(toy["ranks"], toy["curve"], current=rank), key="l1_curve")
 
     st.subheader("Why nonnegativity gives parts: NMF vs PCA on faces")
     st.markdown(
@@ -107,10 +60,10 @@ def lesson_what() -> None:
     st.metric("negative pixels in the PCA components", f"{100 * out['pca_negative']:.0f} %",
               help="NMF's basis has none by construction")
     left, right = st.columns(2)
-    left.plotly_chart(image_grid(out["nmf"], shape, title=f"NMF basis (error {out['nmf_error']:.3f})"),
+    left.plotly_chart(plot.image_grid(out["nmf"], shape, title=f"NMF basis (error {out['nmf_error']:.3f})"),
                       key="l1_nmf_faces")
-    right.plotly_chart(image_grid(out["pca"], shape, colorscale="RdBu",
-                                  title=f"PCA components (error {out['pca_error']:.3f})"),
+    right.plotly_chart(plot.image_grid(out["pca"], shape, colorscale="RdBu",
+                                       title=f"PCA components (error {out['pca_error']:.3f})"),
                        key="l1_pca_faces")
 
 
@@ -133,15 +86,8 @@ def lesson_geometry() -> None:
                               0.1, 5.0, 1.0, key="l2_conc")
     noise = st.slider("noise", 0.0, 0.3, 0.0, key="l2_noise")
     X, W, _ = L.simplex_data(concentration=concentration, noise=noise)
-    P = L.ternary(X)
-    fig = go.Figure()
-    _simplex_frame(fig)
-    fig.add_trace(go.Scatter(x=P[0], y=P[1], mode="markers", name="items (columns of X)",
-                             marker=dict(size=5, color="black", opacity=0.6)))
-    fig.add_trace(_polygon(L.ternary(W), "cone of W", PALETTE[1]))
-    st.plotly_chart(fig, key="l2_simplex")
-    inside = float(np.mean(L.inside_triangle(P, L.ternary(W))))
-    st.metric("items inside the cone of W", f"{100 * inside:.0f} %")
+    st.plotly_chart(plot.simplex_cones(L.ternary(X), {"cone of W": L.ternary(W)}), key="l2_simplex")
+    st.metric("items inside the cone of W", f"{100 * L.cone_coverage(X, W):.0f} %")
 
     st.subheader("Separable data: SPA and SNPA pick the extreme columns")
     st.markdown(
@@ -154,23 +100,10 @@ def lesson_geometry() -> None:
     c1, c2, c3 = st.columns(3)
     n_vertices = c1.slider("vertices", 3, 6, 4, key="l2_vertices")
     sep_noise = c2.slider("noise ", 0.0, 0.05, 0.0, key="l2_sep_noise")
-    method = c3.radio("algorithm", ("SNPA", "SPA"), key="l2_method", horizontal=True)
+    method = c3.radio("algorithm", L.VERTEX_METHODS, key="l2_method", horizontal=True)
     Xs, vertices = L.separable_data(n_vertices=n_vertices, noise=sep_noise)
-    picked = (snpa if method == "SNPA" else spa)(Xs, n_vertices, normalize=True).extra["indices"]
-    Ps = L.ternary(Xs)
-    fig = go.Figure()
-    _simplex_frame(fig)
-    fig.add_trace(go.Scatter(x=Ps[0], y=Ps[1], mode="markers", name="items",
-                             marker=dict(size=5, color="black", opacity=0.5)))
-    fig.add_trace(go.Scatter(x=Ps[0, vertices], y=Ps[1, vertices], mode="markers",
-                             name="true vertices", marker=dict(size=16, symbol="circle-open",
-                                                               color=PALETTE[2], line_width=3)))
-    fig.add_trace(go.Scatter(x=Ps[0, picked], y=Ps[1, picked], mode="markers+text",
-                             text=[str(i + 1) for i in range(len(picked))], textposition="top center",
-                             name=f"picked by {method}", marker=dict(size=10, symbol="x",
-                                                                     color=PALETTE[1])))
-    st.plotly_chart(fig, key="l2_separable")
-    found = len(set(picked.tolist()) & set(vertices.tolist()))
+    picked, found = L.pick_vertices(Xs, vertices, method)
+    st.plotly_chart(plot.simplex_picks(L.ternary(Xs), vertices, picked, method=method), key="l2_separable")
     st.metric(f"true vertices found by {method}", f"{found} of {n_vertices}")
 
     st.subheader("Non-uniqueness")
@@ -181,14 +114,8 @@ def lesson_geometry() -> None:
     )
     t = st.slider("t", 0.0, 0.9, 0.5, key="l2_t")
     X2, (W1, _), (W2, _) = L.two_exact_factorizations(t)
-    fig = go.Figure()
-    _simplex_frame(fig)
-    P2 = L.ternary(X2)
-    fig.add_trace(go.Scatter(x=P2[0], y=P2[1], mode="markers", name="items",
-                             marker=dict(size=5, color="black", opacity=0.6)))
-    fig.add_trace(_polygon(L.ternary(W1), "W", PALETTE[0]))
-    fig.add_trace(_polygon(L.ternary(W2), "W Q", PALETTE[1], "dash"))
-    st.plotly_chart(fig, key="l2_unique")
+    st.plotly_chart(plot.simplex_cones(L.ternary(X2), {"W": L.ternary(W1), "W Q": L.ternary(W2)}),
+                    key="l2_unique")
     st.markdown(
         "In practice, different random starts end at different local solutions. Below, NMF of "
         "the faces from several seeds; each run's basis images are reordered by Hungarian "
@@ -198,12 +125,11 @@ def lesson_geometry() -> None:
     rank = c1.slider("rank", 3, 10, 5, key="l2_seed_rank")
     n_seeds = c2.slider("seeds", 2, 5, 3, key="l2_seeds")
     runs, shape = _seed_factors(rank, n_seeds)
-    st.metric("mean angle to the first run's factors", f"{runs['angles'][1:].mean():.1f}°")
-    stacked = np.hstack(runs["W"])
-    st.plotly_chart(image_grid(stacked, shape, n_cols=rank,
-                               title="one row per seed, columns matched to seed 0"),
+    st.metric("mean angle to the first run's factors", f"{runs['mean_angle']:.1f}°")
+    st.plotly_chart(plot.image_grid(runs["stacked"], shape, n_cols=rank,
+                                    title="one row per seed, columns matched to seed 0"),
                     key="l2_seed_grid")
-    st.dataframe({f"factor {k + 1}": np.round(runs["angles"][:, k], 1) for k in range(rank)})
+    st.dataframe(runs["table"])
 
 
 # ----------------------------------------------------------------------------- lesson 3
@@ -216,9 +142,7 @@ def _loss_table(noise: str, level: float):
 
 @st.cache_data(show_spinner=False)
 def _spectrogram(level: float):
-    X, V = L.spectrogram_like(level=level)
-    fits = L.fit_losses(X, 3)
-    return X, V, {name: r.W @ r.H for name, r in fits.items()}, L.log_errors(fits, V)
+    return L.spectrogram_fits(level)
 
 
 def lesson_losses() -> None:
@@ -232,16 +156,10 @@ def lesson_losses() -> None:
     c1, c2 = st.columns(2)
     noise = c1.radio("noise model", L.NOISE_MODELS, key="l3_noise", horizontal=True)
     level = c2.slider("noise level", 0.05, 1.0, 0.3, key="l3_level")
-    W, H = L.low_rank_truth()
-    V = W @ H
-    X = L.simulate_noise(V, noise, level)
-    means, variances, slope = L.variance_slope(V, X)
+    means, variances, slope = L.noise_law(noise, level)
     st.metric("log-log slope of variance vs mean", f"{slope:.2f}",
               help="≈0 → β=2, ≈1 → β=1, ≈2 → β=0")
-    fig = go.Figure(go.Scatter(x=means, y=variances, mode="lines+markers"))
-    fig.update_layout(xaxis_type="log", yaxis_type="log", xaxis_title="mean of the entry",
-                      yaxis_title="variance of the noise", height=300, margin=dict(t=10))
-    st.plotly_chart(fig, key="l3_variance")
+    st.plotly_chart(plot.variance_law(means, variances), key="l3_variance")
     st.dataframe(_loss_table(noise, level))
 
     st.subheader("A spectrogram-like matrix")
@@ -251,15 +169,9 @@ def lesson_losses() -> None:
         "invariant and also fits the quiet high harmonics."
     )
     spec_level = st.slider("Gamma noise level", 0.1, 1.0, 0.5, key="l3_spec_level")
-    Xsp, _, fits, log_errors = _spectrogram(spec_level)
-    names = ["data"] + list(fits)
-    fig = make_subplots(rows=1, cols=len(names), subplot_titles=names)
-    for col, A in enumerate([Xsp] + list(fits.values()), start=1):
-        fig.add_trace(go.Heatmap(z=10 * np.log10(np.maximum(A, 1e-8)), zmin=-60, zmax=10,
-                                 colorscale="Magma", showscale=col == 1), row=1, col=col)
-    fig.update_layout(height=320, margin=dict(t=40, b=10))
-    st.plotly_chart(fig, key="l3_spec")
-    st.dataframe({"loss": list(log_errors), "mean |log10(WH / clean)|": np.round(list(log_errors.values()), 3)})
+    spectrogram = _spectrogram(spec_level)
+    st.plotly_chart(plot.spectrogram_panels(spectrogram["panels"]), key="l3_spec")
+    st.dataframe(spectrogram["table"])
 
 
 # ----------------------------------------------------------------------------- lesson 4
@@ -268,7 +180,7 @@ def lesson_losses() -> None:
 @st.cache_data(show_spinner=False)
 def _solvers(rank: int, max_iter: int):
     X, _ = _faces()
-    return {name: (r.loss, r.times) for name, r in L.solver_curves(X, rank, max_iter).items()}
+    return L.solver_race(X, rank, max_iter)
 
 
 @st.cache_data(show_spinner=False)
@@ -289,16 +201,9 @@ def lesson_algorithms() -> None:
     c1, c2 = st.columns(2)
     rank = c1.slider("rank", 2, 20, 10, key="l4_rank")
     max_iter = c2.slider("iterations", 20, 300, 100, step=20, key="l4_iter")
-    curves = _solvers(rank, max_iter)
-    st.metric("final loss, MU / HALS", f"{curves['MU'][0][-1] / curves['HALS'][0][-1]:.3f}")
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("loss vs iteration", "loss vs seconds"))
-    for i, (name, (loss, times)) in enumerate(curves.items()):
-        fig.add_trace(go.Scatter(y=loss, name=name, line=dict(color=PALETTE[i])), row=1, col=1)
-        fig.add_trace(go.Scatter(x=times, y=loss, name=name, showlegend=False,
-                                 line=dict(color=PALETTE[i])), row=1, col=2)
-    fig.update_yaxes(type="log")
-    fig.update_layout(height=320, margin=dict(t=40))
-    st.plotly_chart(fig, key="l4_curves")
+    race = _solvers(rank, max_iter)
+    st.metric("final loss, MU / HALS", f"{race['mu_over_hals']:.3f}")
+    st.plotly_chart(plot.convergence_by_time(race["curves"]), key="l4_curves")
 
     st.subheader("Why MU cannot leave zero")
     st.markdown(
@@ -310,9 +215,8 @@ def lesson_algorithms() -> None:
     traces = L.zero_entry_trace(n_iter)
     st.metric("entry after the last iteration, MU / HALS",
               f"{traces['MU'][-1]:.2g} / {traces['HALS'][-1]:.2f}")
-    fig = go.Figure([go.Scatter(y=traces[name], name=name) for name in ("MU", "HALS")])
-    fig.update_layout(yaxis_title="H[0, 0]", xaxis_title="iteration", height=280, margin=dict(t=10))
-    st.plotly_chart(fig, key="l4_zero")
+    st.plotly_chart(plot.convergence({name: traces[name] for name in ("MU", "HALS")}, log_y=False,
+                                     ylabel="H[0, 0]"), key="l4_zero")
 
     st.subheader("The effect of the initialisation")
     st.markdown(
@@ -322,12 +226,8 @@ def lesson_algorithms() -> None:
     )
     solver = st.radio("solver", ("mu", "hals"), key="l4_solver", horizontal=True)
     inits = _inits(rank, solver)
-    fig = go.Figure([go.Scatter(y=loss, name=name) for name, loss in inits.items()])
-    fig.update_layout(yaxis_type="log", xaxis_title="iteration", yaxis_title="loss", height=300,
-                      margin=dict(t=10))
-    st.plotly_chart(fig, key="l4_inits")
-    st.dataframe({"init": list(inits), "loss at start": [f"{v[0]:.4g}" for v in inits.values()],
-                  "loss at the end": [f"{v[-1]:.4g}" for v in inits.values()]})
+    st.plotly_chart(plot.convergence(inits), key="l4_inits")
+    st.dataframe(L.init_table(inits))
 
 
 # ----------------------------------------------------------------------------- lesson 5
@@ -338,7 +238,7 @@ def _deep(data: str, r1: int, r2: int, iterations: int):
     X, shape = _faces() if data == "faces" else L.swimmer_like()
     out = L.deep_vs_multilayer(X, [r1, r2], max_iter=iterations, init_iter=80)
     deep = out["deep"]
-    return out["table"], [(l.name, l.W) for l in deep.layers()], deep.H[1:], deep.layer_errors, shape
+    return out["table"], [(layer.name, layer.W) for layer in deep.layers()], deep.H[1:], deep.layer_errors, shape
 
 
 def lesson_deep() -> None:
@@ -357,13 +257,11 @@ def lesson_deep() -> None:
     table, layers, couplings, errors, shape = _deep(data, r1, r2, iterations)
     st.dataframe(table)
     st.metric("layer-2 error, deep / multilayer", f"{table[-1]['deep / multilayer (%)']:.1f} %")
-    fig = go.Figure([go.Scatter(y=errors[:, l], name=f"layer {l + 1}") for l in range(errors.shape[1])])
-    fig.update_layout(yaxis_type="log", xaxis_title="deep iteration (0 = multilayer start)",
-                      yaxis_title="error of the layer", height=280, margin=dict(t=10))
-    st.plotly_chart(fig, key="l5_errors")
+    st.plotly_chart(plot.layer_errors(errors, title=None, xlabel="deep iteration (0 = multilayer start)"),
+                    key="l5_errors")
     for name, W in layers:
-        st.plotly_chart(image_grid(W, shape, title=f"{name}: basis images"), key=f"l5_{name}")
-    st.plotly_chart(merge_tree(couplings), key="l5_tree")
+        st.plotly_chart(plot.image_grid(W, shape, title=f"{name}: basis images"), key=f"l5_{name}")
+    st.plotly_chart(plot.merge_tree(couplings), key="l5_tree")
 
 
 # ----------------------------------------------------------------------------- lesson 6
@@ -386,26 +284,14 @@ def lesson_persistence() -> None:
     c1, c2 = st.columns(2)
     kind = c1.radio("point cloud", ("clusters", "circles"), key="l6_kind", horizontal=True)
     X, labels = L.point_cloud(kind)
-    state0 = L.filtration_at(X, 0.0)
-    top = float(state0["deaths"].max()) * 1.1
+    top = L.filtration_range(X)
     epsilon = c2.slider("filtration scale ε", 0.0, round(top, 2), round(top / 4, 2), key="l6_eps")
     state = L.filtration_at(X, epsilon)
     st.metric("connected components at ε", state["n_components"])
-    fig = go.Figure()
-    for i, j in state["edges"]:
-        fig.add_trace(go.Scatter(x=X[0, [i, j]], y=X[1, [i, j]], mode="lines",
-                                 line=dict(color="lightgrey", width=1), showlegend=False))
-    fig.add_trace(go.Scatter(x=X[0], y=X[1], mode="markers", showlegend=False,
-                             marker=dict(size=8, color=[PALETTE[c] for c in labels])))
-    for x, y in X.T:
-        fig.add_shape(type="circle", x0=x - epsilon / 2, x1=x + epsilon / 2, y0=y - epsilon / 2,
-                      y1=y + epsilon / 2, line=dict(color="rgba(31,119,180,0.3)"),
-                      fillcolor="rgba(31,119,180,0.05)")
-    fig.update_layout(yaxis=dict(scaleanchor="x"), height=420, margin=dict(t=10))
     left, right = st.columns(2)
-    left.plotly_chart(fig, key="l6_balls")
+    left.plotly_chart(plot.filtration_balls(X, state["edges"], epsilon, labels=labels), key="l6_balls")
     bars = state["barcodes"]
-    right.plotly_chart(barcode({0: bars.h0}, current=epsilon, title="H0 barcode"), key="l6_barcode")
+    right.plotly_chart(plot.barcode({0: bars.h0}, current=epsilon, title="H0 barcode"), key="l6_barcode")
 
     st.subheader("Canonical scales, and the pNMF embedding along them")
     st.markdown(
@@ -415,15 +301,12 @@ def lesson_persistence() -> None:
     )
     n_scales = st.slider("number of scales kept", 3, 8, 5, key="l6_scales")
     scales, embeddings, labels = _pnmf(kind, n_scales)
-    st.plotly_chart(barcode({0: bars.h0}, selected=scales, title="kept scales on the barcode"),
+    st.plotly_chart(plot.barcode({0: bars.h0}, selected=scales, title="kept scales on the barcode"),
                     key="l6_scales_plot")
     t = st.select_slider("scale", options=list(range(1, len(scales) + 1)), value=1, key="l6_t")
     H = embeddings[t - 1]
     st.caption(f"scale {t}: ε = {scales[t - 1]:.3g}")
-    fig = go.Figure(go.Scatter(x=H[0], y=H[1], mode="markers",
-                               marker=dict(size=8, color=[PALETTE[c] for c in labels])))
-    fig.update_layout(xaxis_title="H row 1", yaxis_title="H row 2", height=360, margin=dict(t=10))
-    st.plotly_chart(fig, key="l6_embedding")
+    st.plotly_chart(plot.embedding(H.T, color=labels, axis_titles=("H row 1", "H row 2")), key="l6_embedding")
 
 
 st.title("Learn")
