@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
-from nmfcore.deep.model import deep_nmf
+from nmfcore.deep import deep_nmf
 from nmfcore.judge.metrics import hoyer_sparsity, spectral_angle_distance
 
 RANKS = [80, 40, 20]
@@ -86,12 +86,12 @@ def side_by_side(X: np.ndarray, result, n_steps: int) -> tuple[float, float, flo
         from nn_fac.deep_nmf import one_step_deep_KL_nmf
     except ImportError:
         return None
-    from nmfcore.deep.model import _DeepState
+    from nmfcore.deep.state import DeepState
 
     init = result.init
     scale = float(X.mean())
-    ours = _DeepState(X / scale, [W / scale for W in init.W], [H.copy() for H in init.H], 1.0, "rows",
-                      init.lambdas * scale)
+    ours = DeepState(X / scale, [W / scale for W in init.W], [H.copy() for H in init.H], 1.0, "rows",
+                     init.lambdas * scale)
     for layer in range(len(RANKS)):
         ours.error(layer)
     W = [w.copy() for w in init.W]
