@@ -72,11 +72,14 @@ def softplus_start(e, log_u, z):  # pragma: no cover - compiled
 
     log1p(e) = e · log(u) / (u − 1) with u = 1 + e (Goldberg's trick, a few ulps),
     so that the logarithm can be NumPy's vectorised one; u − 1 must not be
-    simplified to e, hence no reassociation here.
+    simplified to e, hence no reassociation here. u is rounded in the arrays'
+    dtype, as NumPy rounded it for log_u: a float64 u beside a float32 log_u
+    gives 0 for e below float32's epsilon.
     """
+    one = e.dtype.type(1.0)
     for i in range(e.size):
         ei = e[i]
-        u = 1.0 + ei
+        u = one + ei
         w = ei if u == 1.0 else log_u[i] * ei / (u - 1.0)
         if z[i] > 0.0:
             w += z[i]

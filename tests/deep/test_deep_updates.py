@@ -29,6 +29,15 @@ def test_wright_omega_extremes_stay_finite():
     np.testing.assert_allclose(w[2:], wrightomega(np.array([800.0, 1e200])).real, rtol=1e-13)
 
 
+def test_wright_omega_in_float32_matches_scipy_where_it_is_normal():
+    # Float32 ω was NaN for z in about [−37, −17], where e^z is below float32's
+    # epsilon, until the softplus start rounded 1 + e^z in float32.
+    z = np.linspace(-87, 80, 20001).astype(np.float32)
+    w = omega.wright_omega(z)
+    assert w.dtype == np.float32 and np.all(np.isfinite(w))
+    np.testing.assert_allclose(w, wrightomega(z.astype(np.float64)).real, rtol=16 * np.finfo(np.float32).eps)
+
+
 def test_kl_w_step_survives_tiny_wbar_where_exp_overflows():
     rng = np.random.default_rng(1)
     m, r, p = 30, 4, 20
