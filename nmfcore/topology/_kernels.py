@@ -1,4 +1,4 @@
-"""Compiled inner loops of persistent NMF (:mod:`nmfcore.topology.persistent`).
+"""Compiled inner loops of persistent NMF (:mod:`nmfcore.topology.persistent_solver`).
 
 A pNMF fit works on hundreds of scales whose per-scale arrays are small
 (r x n, m x r), so NumPy and SciPy calls per scale cost more in overhead than
@@ -12,11 +12,12 @@ in arithmetic. These kernels take a batch of c scales at once:
 
 Every kernel is generic in the float type and runs the jobs ``offset``,
 ``offset + stride``, ... of its batch (scales, or (scale, block of items)
-pairs), so :func:`nmfcore.utils.parallel.run_jobs` can deal a batch out to threads;
-dealing rather than splitting into halves balances coarse scales (many edges)
-against fine ones. The kernels release the GIL and are not numba-parallel: between the solver's BLAS calls, OpenMP worker
-threads spinning beside OpenBLAS's made alternating calls about ten times
-slower on two cores.
+pairs), so :func:`nmfcore.utils.parallel.run_jobs` can deal a batch out to
+threads; dealing rather than splitting into halves balances coarse scales
+(many edges) against fine ones. The kernels release the GIL and are not
+numba-parallel: between the solver's BLAS calls, OpenMP worker threads
+spinning beside OpenBLAS's made alternating calls about ten times slower on
+two cores.
 """
 
 from __future__ import annotations

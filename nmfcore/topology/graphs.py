@@ -94,7 +94,8 @@ class ScaleGraphs:
         self._i, self._j, self._d2 = _pairs_below(Y, float(self.scales[-1]))
         # a pair counts at scale ε when D² < ε² (1 - rtol): see _TIE_RTOL
         self._limits = self.scales**2 * (1.0 - _TIE_RTOL)
-        self._inv = 1.0 / self.scales**1.5
+        with np.errstate(divide="ignore"):  # a scale of 0 (duplicate items) has no edges to weigh
+            self._inv = 1.0 / self.scales**1.5
         self.edge_counts = np.searchsorted(self._d2, self._limits, side="left")
         self._indptr, self._nbr, self._nd2 = _rows_by_item(self._i, self._j, self._d2, self.n_items)
         self._degrees: np.ndarray | None = None

@@ -138,7 +138,10 @@ class PathSolver:
             run_jobs(self._update_batches, len(batches), batches)
 
     def _update_batches(self, batches: list[np.ndarray], offset: int, stride: int) -> None:
-        """The batches ``offset``, ``offset + stride``, ... on one thread (see :func:`nmfcore.utils.parallel.run_jobs`)."""
+        """The batches ``offset``, ``offset + stride``, ... on one thread.
+
+        See :func:`nmfcore.utils.parallel.run_jobs`.
+        """
         for b in batches[offset::stride]:
             self._update_batch(b, 1)
 
