@@ -13,6 +13,7 @@ import numpy as np
 from nmfcore.data.errors import DataError
 from nmfcore.data.source import as_source
 from nmfcore.export.recipe import _from_json
+from nmfcore.tl.layout import layer_keys
 from nmfcore.results import Layer
 
 
@@ -115,13 +116,10 @@ def _result_from_h5ad(source: Any) -> ExportedResult:
             "uns['nmf']); use the .h5ad from the Export page or export.to_h5ad()"
         )
     names = [str(s) for s in info.get("layer_names", [])]
-    layers, i = [], 0
-    while f"X_nmf{'' if i == 0 else f'_{i}'}" in adata.obsm:
-        suffix = "" if i == 0 else f"_{i}"
-        layers.append(Layer(names[i] if i < len(names) else f"layer {i}",
-                            np.asarray(adata.varm[f"NMF_basis{suffix}"]),
-                            np.asarray(adata.obsm[f"X_nmf{suffix}"]).T))
-        i += 1
+    obsm_keys, varm_keys = layer_keys("nmf", len(names))
+    layers = [Layer(name, np.asarray(adata.varm[varm_key]), np.asarray(adata.obsm[obsm_key]).T)
+              for name, obsm_key, varm_key in zip(names, obsm_keys, varm_keys)
+              if obsm_key in adata.obsm and varm_key in adata.varm]
     found_recipe = json.loads(str(info["recipe"]))
     return ExportedResult(
         layers, _from_json(found_recipe["params"]), np.asarray(info.get("loss", [])),

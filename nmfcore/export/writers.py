@@ -20,6 +20,7 @@ import numpy as np
 
 from nmfcore.data.dataset import Dataset
 from nmfcore.export.recipe import _jsonable, _layers, recipe
+from nmfcore.tl.layout import store_result
 
 
 def _names(dataset: Dataset | None, attribute: str, count: int, prefix: str) -> list[str]:
@@ -81,18 +82,15 @@ def to_csv_zip(result: Any, dataset: Dataset | None = None) -> bytes:
     return buffer.getvalue()
 
 
-def _uns_params(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in _jsonable(params).items() if isinstance(v, (bool, int, float, str))}
-
-
 def to_h5ad(result: Any, dataset: Dataset | None = None) -> bytes:
     """An ``.h5ad`` for scanpy users: items are observations, features variables.
 
-    Layer 0's coefficients go to ``obsm["X_nmf"]`` (n x r) and its basis to
-    ``varm["NMF_basis"]`` (m x r); layer i > 0 to ``obsm["X_nmf_<i>"]`` and
-    ``varm["NMF_basis_<i>"]``. ``uns["nmf"]`` holds the parameters, the loss history,
-    the layer names and the recipe (JSON). With a data set, ``X`` is its transpose
-    (items x features) and its labels go to ``obs``.
+    The factors go where :mod:`nmfcore.tl` puts them (one layout,
+    :func:`nmfcore.tl.layout.store_result` with key ``"nmf"``): layer 0's coefficients to
+    ``obsm["X_nmf"]`` (n x r) and its basis to ``varm["NMF_basis"]`` (m x r); layer i > 0
+    to ``obsm["X_nmf_<i>"]`` and ``varm["NMF_basis_<i>"]``. ``uns["nmf"]`` holds the
+    parameters, the loss history, the layer names, the keys and the recipe (JSON). With a
+    data set, ``X`` is its transpose (items x features) and its labels go to ``obs``.
     """
     import anndata
     import pandas as pd
@@ -113,18 +111,7 @@ def to_h5ad(result: Any, dataset: Dataset | None = None) -> bytes:
         adata.obs_names_make_unique()
     if not var.index.is_unique:
         adata.var_names_make_unique()
-    for i, layer in enumerate(layers):
-        suffix = "" if i == 0 else f"_{i}"
-        adata.obsm[f"X_nmf{suffix}"] = np.ascontiguousarray(layer.H.T)
-        adata.varm[f"NMF_basis{suffix}"] = np.ascontiguousarray(layer.W)
-    adata.uns["nmf"] = {
-        "model": str(result.params.get("model")),
-        "params": _uns_params(result.params),
-        "loss": np.asarray(result.loss, dtype=float),
-        "times": np.asarray(result.times, dtype=float),
-        "layer_names": np.array([l.name for l in layers], dtype=str),
-        "recipe": json.dumps(recipe(result, dataset)),
-    }
+    store_result(adata, result, "nmf", extra_uns={"recipe": json.dumps(recipe(result, dataset))})
     with tempfile.TemporaryDirectory(prefix="nmfcore-export-") as folder:
         path = Path(folder) / "result.h5ad"
         adata.write_h5ad(path)
