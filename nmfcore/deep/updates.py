@@ -30,8 +30,8 @@ def tiny(dtype: np.dtype) -> float:
 # --------------------------------------------------------------------------- H steps
 
 
-def _divide_by_gap(H, C, D, gap):
-    """H ⊙ C ⊘ (D − μ) with D − μ formed as (D − min D) + gap, free of cancellation."""
+def _divide_by_gap(H: np.ndarray, C: np.ndarray, D: np.ndarray, gap: np.ndarray) -> np.ndarray:
+    """H ⊙ C ⊘ (D − μ), all (r, p), with D − μ formed as (D − min D) + gap (gap (r,)), free of cancellation."""
     return H * C / ((D - D.min(axis=1, keepdims=True)) + gap[:, None])
 
 
@@ -92,7 +92,9 @@ def constrained_h_step(
     return _constrained_rows(H.T, C.T, D.T, beta).T
 
 
-def h_terms(Y: np.ndarray, W: np.ndarray, H: np.ndarray, V: np.ndarray, beta: float, R=None):
+def h_terms(
+    Y: np.ndarray, W: np.ndarray, H: np.ndarray, V: np.ndarray, beta: float, R: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """C = Wᵀ(Y ⊙ V^(β−2)) and D = Wᵀ V^(β−1), shapes (r, p); ``R = Y ⊘ V`` may be given for β = 1."""
     if beta == 1:
         if R is None:
