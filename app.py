@@ -1,7 +1,7 @@
 """NMF Explorer: a Streamlit app over the ``nmfcore`` engine.
 
 Run with ``streamlit run app.py``. Each page gathers input, calls ``nmfcore`` and
-draws with plotly; per-session state lives in ``pages/_state.py``.
+draws the figures of ``nmfcore.plot``; per-session state lives in ``pages/_state.py``.
 """
 
 from pathlib import Path
@@ -39,7 +39,7 @@ try:
 finally:  # after the page, so the status reflects what it just did (also when it called st.stop)
     with status:
         ds = _state.dataset()
-        st.caption(f"Data: {st.session_state['dataset_label']}" if ds is not None else "Data: none loaded")
+        st.caption(f"Data: {_state.dataset_label()}" if ds is not None else "Data: none loaded")
         st.caption(f"Results kept: {len(_state.results())}")
         running = _state.job()
         if running is not None and not running.finished:

@@ -1,21 +1,42 @@
 """Per-session state shared by the pages: the data set, fits kept, the running job.
 
 Everything lives in ``st.session_state``, so each browser session sees only its own
-uploads and results. ``st.session_state["results"]`` maps a result's name to the
-result object (with ``.layers()`` and ``.params``); the "Rank & compare" page reads
-it too.
+uploads and results; pages reach it only through the functions here. The keys are
+stable (tests read them): ``"dataset"``, ``"dataset_label"``, ``"fingerprint"``,
+``"results"`` (a result's name -> the result, a :class:`~nmfcore.results.FitResult`),
+``"result_info"``, ``"fit_cache"``, ``"job"``, ``"selected_result"``, ``"custom_init"``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, Hashable
 
 import numpy as np
 import streamlit as st
 
 from nmfcore.app.jobs import FitJob
 from nmfcore.data import data_fingerprint
+
+_DEFAULTS: dict[str, Callable[[], Any]] = {
+    "results": dict,
+    "result_info": dict,
+    "fit_cache": dict,
+    "memo": dict,
+    "job": lambda: None,
+    "dataset": lambda: None,
+    "dataset_label": lambda: None,
+    "fingerprint": lambda: None,
+    "selected_result": lambda: None,
+    "custom_init": lambda: None,
+    "job_message": lambda: None,
+    "data_source": lambda: None,
+    "data_options": dict,
+    "data_error": lambda: None,
+    "upload_signatures": dict,
+    "result_upload_outcome": lambda: (None, None),
+    "rank_scan": lambda: None,
+}
 
 
 @dataclass
@@ -29,103 +50,226 @@ class ResultInfo:
     source: str
 
 
-def _init() -> None:
+def _state() -> Any:
     state = st.session_state
-    state.setdefault("results", {})
-    state.setdefault("result_info", {})
-    state.setdefault("fit_cache", {})
-    state.setdefault("job", None)
-    state.setdefault("dataset", None)
-    state.setdefault("dataset_label", None)
-    state.setdefault("fingerprint", None)
-    state.setdefault("selected_result", None)
-    state.setdefault("custom_init", None)
-    state.setdefault("barcodes", {})
-    state.setdefault("job_message", None)
+    for key, make in _DEFAULTS.items():
+        if key not in state:
+            state[key] = make()
+    return state
+
+
+# ----------------------------------------------------------------------------- data
 
 
 def dataset() -> Any:
     """The current Dataset, or None."""
-    _init()
-    return st.session_state["dataset"]
+    return _state()["dataset"]
+
+
+def dataset_label() -> str | None:
+    """How the current data set is named on the pages, e.g. ``"sample faces"``."""
+    return _state()["dataset_label"]
+
+
+def fingerprint() -> str | None:
+    """Fingerprint of the current data set's X (see :func:`nmfcore.data.data_fingerprint`)."""
+    state = _state()
+    if state["fingerprint"] is None and state["dataset"] is not None:
+        state["fingerprint"] = data_fingerprint(state["dataset"].X)
+    return state["fingerprint"]
 
 
 def set_dataset(ds: Any, label: str) -> None:
     """Make ``ds`` the current data set and remember its fingerprint."""
-    _init()
-    st.session_state["dataset"] = ds
-    st.session_state["dataset_label"] = label
-    st.session_state["fingerprint"] = data_fingerprint(ds.X)
+    state = _state()
+    state["dataset"] = ds
+    state["dataset_label"] = label
+    state["fingerprint"] = data_fingerprint(ds.X)
+
+
+def relabel_dataset(ds: Any) -> None:
+    """Replace the current data set by one with the same X (other item labels)."""
+    _state()["dataset"] = ds
+
+
+def data_source() -> tuple[dict | None, dict]:
+    """Where the current data came from (a sample or uploaded bytes) and its loader options."""
+    state = _state()
+    return state["data_source"], dict(state["data_options"])
+
+
+def set_data_source(source: dict, options: dict) -> None:
+    """Remember where the current data came from, to reload it with other options."""
+    state = _state()
+    state["data_source"], state["data_options"] = source, dict(options)
+
+
+def data_error() -> tuple[str, dict] | None:
+    """The message of the last failed load and the source it failed on, or None."""
+    return _state()["data_error"]
+
+
+def set_data_error(error: tuple[str, dict] | None) -> None:
+    """Remember (or clear, with None) why a load failed."""
+    _state()["data_error"] = error
+
+
+def new_upload(slot: str, signature: Hashable) -> bool:
+    """True the first time ``signature`` (names and sizes of uploaded files) is seen in ``slot``.
+
+    Streamlit reruns the page on every interaction; this keeps an upload from being
+    read again while it stays the same.
+    """
+    seen = _state()["upload_signatures"]
+    if seen.get(slot) == signature:
+        return False
+    seen[slot] = signature
+    return True
+
+
+# ----------------------------------------------------------------------------- results
 
 
 def results() -> dict[str, Any]:
     """Results kept in this session, by name, oldest first."""
-    _init()
-    return st.session_state["results"]
+    return _state()["results"]
 
 
 def info(name: str) -> ResultInfo | None:
     """Provenance of a kept result."""
-    _init()
-    return st.session_state["result_info"].get(name)
+    return _state()["result_info"].get(name)
 
 
 def add_result(result: Any, family: str, *, ds: Any, key: str | None, source: str) -> str:
     """Keep ``result`` under a new unique name, select it, and return the name."""
-    _init()
+    state = _state()
     base = f"{family} · {source}"
     name, k = base, 2
-    while name in st.session_state["results"]:
+    while name in state["results"]:
         name, k = f"{base} ({k})", k + 1
-    fingerprint = None if ds is None else data_fingerprint(ds.X)
-    st.session_state["results"][name] = result
-    st.session_state["result_info"][name] = ResultInfo(family, ds, fingerprint, key, source)
+    fingerprint_ = None if ds is None else data_fingerprint(ds.X)
+    state["results"][name] = result
+    state["result_info"][name] = ResultInfo(family, ds, fingerprint_, key, source)
     if key is not None:
-        st.session_state["fit_cache"][key] = name
-    st.session_state["selected_result"] = name
+        state["fit_cache"][key] = name
+    state["selected_result"] = name
     return name
 
 
 def cached(key: str) -> str | None:
     """Name of a kept result fitted with this cache key, if any."""
-    _init()
-    name = st.session_state["fit_cache"].get(key)
-    return name if name in st.session_state["results"] else None
+    state = _state()
+    name = state["fit_cache"].get(key)
+    return name if name in state["results"] else None
+
+
+def select(name: str) -> None:
+    """Make ``name`` the result the views show first."""
+    _state()["selected_result"] = name
+
+
+def custom_init() -> tuple[np.ndarray, np.ndarray] | None:
+    """Factors (W, H) uploaded to start an NMF fit from, or None."""
+    return _state()["custom_init"]
+
+
+def set_custom_init(W: np.ndarray, H: np.ndarray) -> None:
+    """Offer (W, H) as the 'uploaded factors' initialisation of the Model page."""
+    _state()["custom_init"] = (W, H)
+
+
+def result_upload() -> tuple[str | None, str | None]:
+    """Outcome of the last result upload: (name it is kept under, error message)."""
+    return _state()["result_upload_outcome"]
+
+
+def set_result_upload(name: str | None = None, error: str | None = None) -> None:
+    """Remember the outcome of a result upload."""
+    _state()["result_upload_outcome"] = (name, error)
+
+
+def source_of(name: str) -> tuple[dict | None, dict]:
+    """Where the data of a kept result came from, when it is the data loaded now.
+
+    Returns
+    -------
+    source, options
+        ``source`` is None when the result was uploaded or fitted on other data.
+    """
+    meta = info(name)
+    if meta is None or meta.dataset is None or meta.fingerprint != fingerprint():
+        return None, {}
+    return data_source()
+
+
+# ----------------------------------------------------------------------------- job
 
 
 def job() -> FitJob | None:
     """The job started from the Model page, running or finished, if any."""
-    _init()
-    return st.session_state["job"]
+    return _state()["job"]
 
 
 def start_job(job_: FitJob, family: str, ds: Any, key: str, label: str) -> None:
     """Start ``job_`` in the background and remember what to do with its result."""
-    _init()
+    state = _state()
     job_.meta.update(family=family, dataset=ds, key=key, label=label, harvested=False)
-    st.session_state["job"] = job_.start()
+    state["job"] = job_.start()
+    state["job_message"] = None
+
+
+def job_message() -> tuple[str, str] | None:
+    """The last message about a fit: (streamlit function name, text), or None."""
+    return _state()["job_message"]
+
+
+def set_job_message(kind: str, text: str) -> None:
+    """Show ``text`` with ``st.<kind>`` (info, success, error) on the Model page."""
+    _state()["job_message"] = (kind, text)
 
 
 def harvest_job() -> None:
     """Move a finished job's result into the kept results (called on every rerun)."""
-    _init()
-    job_ = st.session_state["job"]
+    job_ = job()
     if job_ is None or not job_.finished or job_.meta.get("harvested", True):
         return
     job_.meta["harvested"] = True
     progress = job_.progress()
     meta = job_.meta
     if job_.result is None:
-        st.session_state["job_message"] = ("error", f"The fit failed: {progress.error}")
+        set_job_message("error", f"The fit failed: {progress.error}")
         return
     stopped = progress.state == "stopped"
     name = add_result(job_.result, meta["family"], ds=meta["dataset"],
                       key=None if stopped else meta["key"],
                       source=meta["label"] + (" (stopped)" if stopped else ""))
     verb = "Stopped early; kept the partial result" if stopped else "Done"
-    st.session_state["job_message"] = (
-        "success", f"{verb}: **{name}** after {progress.iteration} iterations in {progress.elapsed:.1f} s."
-    )
+    set_job_message("success", f"{verb}: **{name}** after {progress.iteration} iterations in {progress.elapsed:.1f} s.")
+
+
+# ----------------------------------------------------------------------------- other pages
+
+
+def rank_scan(data_name: str) -> Any:
+    """The last rank scan of the Rank page, when it was run on ``data_name``; else None."""
+    stored = _state()["rank_scan"]
+    return stored[1] if stored is not None and stored[0] == data_name else None
+
+
+def set_rank_scan(data_name: str, scan: Any) -> None:
+    """Keep a rank scan of ``data_name`` for the next reruns."""
+    _state()["rank_scan"] = (data_name, scan)
+
+
+def memo(store: str, key: Hashable, compute: Callable[[], Any]) -> Any:
+    """``compute()`` once per session for each ``(store, key)``, e.g. barcodes per fingerprint."""
+    values = _state()["memo"].setdefault(store, {})
+    if key not in values:
+        values[key] = compute()
+    return values[key]
+
+
+# ----------------------------------------------------------------------------- widgets
 
 
 def select_result(label: str = "Result", key: str | None = None) -> str | None:
@@ -133,11 +277,11 @@ def select_result(label: str = "Result", key: str | None = None) -> str | None:
     names = list(results())
     if not names:
         return None
-    current = st.session_state.get("selected_result")
+    current = _state()["selected_result"]
     index = names.index(current) if current in names else len(names) - 1
     name = st.selectbox(label, names, index=index, key=key,
                         help="Every fit of this session is kept; pick one to view.")
-    st.session_state["selected_result"] = name
+    select(name)
     return name
 
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import io
-
-import numpy as np
-import scipy.sparse as sp
 import streamlit as st
 
-import nmfcore
 from nmfcore import plot
-from nmfcore.data import sample_path
+from nmfcore.app import views
+from nmfcore.app.sources import load_source, source_label
+from nmfcore.data import samples
 from pages import _state
 
 KIND_CHOICES = ["detect automatically", "images", "text", "hyperspectral", "scrna", "matrix"]
@@ -23,51 +20,27 @@ FIXES = {
 }
 
 
-def _source_files(files: list[tuple[str, bytes]]) -> object:
-    handles = []
-    for name, payload in files:
-        handle = io.BytesIO(payload)
-        handle.name = name
-        handles.append(handle)
-    return handles[0] if len(handles) == 1 else handles
-
-
 def _load(source: dict, options: dict) -> None:
     """Load from a remembered source (a sample or uploaded bytes) with loader options."""
     try:
-        if "sample" in source and not options:
-            ds = nmfcore.load_sample(source["sample"])
-        elif "sample" in source:
-            ds = nmfcore.load(sample_path(source["sample"]), kind=source["kind"], **options)
-        else:
-            ds = nmfcore.load(_source_files(source["files"]), kind=source["kind"], **options)
+        ds = load_source(source, options)
     except ValueError as exc:  # DataError is a ValueError; both carry the fix in their message
-        st.session_state["data_error"] = (str(exc), source)
+        _state.set_data_error((str(exc), source))
         return
-    st.session_state["data_error"] = None
-    st.session_state["data_source"] = source
-    st.session_state["data_options"] = options
-    if "sample" in source:
-        label = f"sample {source['sample']}"
-    else:
-        names = [name for name, _ in source["files"]]
-        label = "upload " + ", ".join(names[:3]) + ("…" if len(names) > 3 else "")
-    _state.set_dataset(ds, label)
+    _state.set_data_error(None)
+    _state.set_data_source(source, options)
+    _state.set_dataset(ds, source_label(source))
 
 
 def _summary(ds) -> None:
-    X = ds.X
-    m, n = ds.shape
-    if sp.issparse(X):
-        nnz, low, high = X.nnz, (0.0 if X.nnz < m * n else float(X.data.min())), float(X.data.max())
-    else:
-        nnz, low, high = int(np.count_nonzero(X)), float(X.min()), float(X.max())
+    summary = views.data_summary(ds.X)
+    m, n = summary["shape"]
     cols = st.columns([1.6, 1.4, 1, 1.4, 1])
     cols[0].metric("Kind", ds.kind)
     cols[1].metric("Features × items", f"{m} × {n}")
-    cols[2].metric("Zeros", f"{1 - nnz / (m * n):.1%}")
-    cols[3].metric("Value range", f"{low:.3g} … {high:.3g}")
-    cols[4].metric("Storage", "sparse" if sp.issparse(X) else "dense")
+    cols[2].metric("Zeros", f"{summary['zeros']:.1%}")
+    cols[3].metric("Value range", f"{summary['low']:.3g} … {summary['high']:.3g}")
+    cols[4].metric("Storage", "sparse" if summary["sparse"] else "dense")
     detected = ds.meta.get("detected")
     if detected:
         st.caption(f"Detected: {detected}")
@@ -76,47 +49,36 @@ def _summary(ds) -> None:
         st.caption("Preprocessing: " + "; ".join(map(str, steps)))
 
 
-def _column_sums(X) -> np.ndarray:
-    return np.asarray(X.sum(axis=0)).ravel()
-
-
 def _preview(ds) -> None:
     X, kind = ds.X, ds.kind
-    dense_cols = lambda idx: X[:, idx].toarray() if sp.issparse(X) else X[:, idx]  # noqa: E731
     if kind == "images" and ds.image_shape is not None:
-        idx = np.arange(min(36, ds.shape[1]))
-        st.plotly_chart(plot.image_grid(dense_cols(idx), ds.image_shape, title="First images"),
+        st.plotly_chart(plot.image_grid(views.first_items(X, 36), ds.image_shape, title="First images"),
                         key="preview_images")
     elif kind == "hyperspectral" and ds.spatial_shape is not None:
         left, right = st.columns(2)
-        dense = X.toarray() if sp.issparse(X) else X
+        dense = views.dense(X)
         left.plotly_chart(plot.rgb_composite(dense, ds.spatial_shape), key="preview_rgb")
-        pixels = np.random.default_rng(0).choice(ds.shape[1], size=min(5, ds.shape[1]), replace=False)
+        pixels = views.random_items(ds.shape[1], 5)
         right.plotly_chart(
             plot.spectra(dense[:, pixels], wavelengths=ds.wavelengths,
                          names=[str(ds.item_names[p]) for p in pixels], title="A few pixel spectra"),
             key="preview_spectra")
     elif kind == "text":
-        totals = np.asarray(X.sum(axis=1)).ravel()
-        top = np.argsort(-totals, kind="stable")[:20]
+        totals, terms = views.top_rows(X, ds.feature_names, 20)
         left, right = st.columns(2)
-        left.plotly_chart(plot.bar_chart(totals[top], [ds.feature_names[i] for i in top],
-                                         title="Most frequent terms", xlabel="total weight"),
+        left.plotly_chart(plot.bar_chart(totals, terms, title="Most frequent terms", xlabel="total weight"),
                           key="preview_terms")
-        right.plotly_chart(plot.histogram(_column_sums(X), title="Document lengths", xlabel="total weight"),
+        right.plotly_chart(plot.histogram(views.item_totals(X), title="Document lengths", xlabel="total weight"),
                            key="preview_lengths")
     elif kind == "scrna":
         st.write(f"{ds.shape[1]} cells × {ds.shape[0]} genes")
-        detected = (np.diff(X.tocsc().indptr) if sp.issparse(X) else np.count_nonzero(X, axis=0))
         left, right = st.columns(2)
-        left.plotly_chart(plot.histogram(_column_sums(X), title="Total per cell", xlabel="sum over genes"),
+        left.plotly_chart(plot.histogram(views.item_totals(X), title="Total per cell", xlabel="sum over genes"),
                           key="preview_qc_total")
-        right.plotly_chart(plot.histogram(detected, title="Genes detected per cell", xlabel="genes > 0"),
-                           key="preview_qc_genes")
+        right.plotly_chart(plot.histogram(views.detected_per_item(X), title="Genes detected per cell",
+                                          xlabel="genes > 0"), key="preview_qc_genes")
     else:
-        block = X[:100, :100]
-        block = block.toarray() if sp.issparse(block) else block
-        st.plotly_chart(plot.heatmap(block, title="Top-left block of X (features × items)"),
+        st.plotly_chart(plot.heatmap(views.dense(X[:100, :100]), title="Top-left block of X (features × items)"),
                         key="preview_matrix")
 
 
@@ -131,12 +93,12 @@ def _labels(ds) -> None:
                           help="Annotations found in the file; they never enter the fit.")
     chosen = None if choice == "none" else choice
     if chosen != current:
-        st.session_state["dataset"] = ds.with_labels(chosen)
+        _state.relabel_dataset(ds.with_labels(chosen))
         st.rerun()
 
 
 def _preprocessing(ds) -> None:
-    source = st.session_state.get("data_source")
+    source, _ = _state.data_source()
     if source is None:
         return
     with st.expander("Preprocessing"):
@@ -194,9 +156,9 @@ st.title("Data")
 st.write("Load one of the bundled samples with one click, or upload your own file.")
 
 st.subheader("Bundled samples")
-samples = nmfcore.samples()
-cols = st.columns(max(1, len(samples)))
-for col, name in zip(cols, samples):
+names = samples()
+cols = st.columns(max(1, len(names)))
+for col, name in zip(cols, names):
     if col.button(name, key=f"sample_{name}", width="stretch",
                   help=f"Load the bundled '{name}' sample (see sample_data/README.md)."):
         _load({"sample": name, "kind": None}, {})
@@ -216,11 +178,10 @@ files = list(uploaded) if several else ([uploaded] if uploaded is not None else 
 kind = None if kind_choice == KIND_CHOICES[0] else kind_choice
 if files:
     signature = tuple((f.name, f.size) for f in files) + (kind,)
-    if st.session_state.get("upload_signature") != signature:
-        st.session_state["upload_signature"] = signature
+    if _state.new_upload("data", signature):
         _load({"files": [(f.name, f.getvalue()) for f in files], "kind": kind}, {})
 
-error = st.session_state.get("data_error")
+error = _state.data_error()
 if error:
     message, failed_source = error
     st.error(message)
@@ -231,7 +192,7 @@ if error:
 
 ds = _state.dataset()
 if ds is not None:
-    st.subheader(f"Current data: {st.session_state['dataset_label']}")
+    st.subheader(f"Current data: {_state.dataset_label()}")
     _summary(ds)
     _preprocessing(ds)
     _labels(ds)

@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-import scipy.sparse as sp
 import streamlit as st
 
-import nmfcore
 from nmfcore import export
-from nmfcore.app.presets import python_snippet
+from nmfcore.app.reproduce import data_call, file_stem, needs_dense_copy, python_snippet
+from nmfcore.version import __version__
 from pages import _state
 
 UPLOAD_TYPES = ["npz", "h5ad", "json"]
-
-
-def _data_call(name: str) -> str:
-    meta = _state.info(name)
-    source = st.session_state.get("data_source") or {}
-    if meta is None or meta.dataset is None or meta.fingerprint != st.session_state.get("fingerprint"):
-        return 'nmfcore.load("your_data_file")'
-    options = dict(st.session_state.get("data_options") or {})
-    if "sample" in source and not options:
-        return f'nmfcore.load_sample("{source["sample"]}")'
-    if "sample" in source:
-        target = f'nmfcore.data.sample_path("{source["sample"]}")'
-    else:
-        target = repr(source["files"][0][0] if len(source["files"]) == 1 else [f for f, _ in source["files"]])
-    if source.get("kind"):
-        options = {"kind": source["kind"], **options}
-    extra = "".join(f", {key}={value!r}" for key, value in options.items())
-    return f"nmfcore.load({target}{extra})"
 
 
 def _png(result, ds) -> bytes:
@@ -39,7 +20,7 @@ def _png(result, ds) -> bytes:
 
 
 def _downloads(name: str, result, ds) -> None:
-    stem = "".join(c if c.isalnum() else "_" for c in name).strip("_").lower() or "result"
+    stem = file_stem(name)
     items = [
         ("Download .npz", lambda: export.to_npz(result, ds), f"{stem}.npz", "application/octet-stream",
          "Every layer's W and H as arrays, readable with numpy.load."),
@@ -70,25 +51,21 @@ def _upload_result() -> None:
     uploaded = st.file_uploader("Exported result", type=UPLOAD_TYPES, key="result_upload")
     if uploaded is None:
         return
-    signature = (uploaded.name, uploaded.size)
-    if st.session_state.get("result_upload_signature") != signature:
-        st.session_state["result_upload_signature"] = signature
+    if _state.new_upload("result", (uploaded.name, uploaded.size)):
         try:
             result = export.read_result(uploaded)
         except ValueError as exc:
-            st.session_state["result_upload_error"] = str(exc)
+            _state.set_result_upload(error=str(exc))
         else:
-            st.session_state["result_upload_error"] = None
-            model = (getattr(result, "params", {}) or {}).get("model", "result")
+            model = result.params.get("model", "result")
             name = _state.add_result(result, model, ds=None, key=None, source=f"uploaded {uploaded.name}")
             first = result.layers()[0]
-            st.session_state["custom_init"] = (first.W, first.H)
-            st.session_state["result_upload_name"] = name
-    error = st.session_state.get("result_upload_error")
+            _state.set_custom_init(first.W, first.H)
+            _state.set_result_upload(name=name)
+    name, error = _state.result_upload()
     if error:
         st.error(error)
-    elif st.session_state.get("result_upload_name"):
-        name = st.session_state["result_upload_name"]
+    elif name:
         st.success(f"Kept as **{name}**: see it on the Layers page. On the Model page, NMF can start from "
                    "its first layer ('uploaded factors' initialisation) when the data has the same shape.")
 
@@ -100,10 +77,10 @@ if name is not None:
     ds = _state.dataset_for(name)
     _downloads(name, result, ds)
     st.subheader("Reproduce in Python")
-    dense = result.params.get("model") == "deep_nmf" and ds is not None and sp.issparse(ds.X)
-    st.code(python_snippet(result.params, _data_call(name), densify=dense), language="python")
+    dense = needs_dense_copy(result.params, None if ds is None else ds.X)
+    st.code(python_snippet(result.params, data_call(*_state.source_of(name)), densify=dense), language="python")
 else:
     st.info("No result yet: run a model on the Model page, or upload an exported result below.")
 _upload_result()
 st.caption(f"Uploads are limited to {st.get_option('server.maxUploadSize')} MB per file; "
-           f"nmfcore {nmfcore.__version__}.")
+           f"nmfcore {__version__}.")

@@ -5,17 +5,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-import nmfcore
 from nmfcore import plot
+from nmfcore.app import views
+from nmfcore.judge import spectral_angle_distance
 from pages import _state
-
-
-def _coupling_matrices(result) -> list[np.ndarray] | None:
-    """H_2, ..., H_L of a deep result (factor-to-factor weights), when it has them."""
-    H = getattr(result, "H", None)
-    if isinstance(H, (list, tuple)) and len(H) > 1:
-        return [np.asarray(h) for h in H[1:]]
-    return None
 
 
 def _layer_view(ds, layer, index: int) -> None:
@@ -31,7 +24,7 @@ def _layer_view(ds, layer, index: int) -> None:
         right.plotly_chart(plot.abundance_maps(H, ds.spatial_shape), key=f"abundance_{index}")
         truth = (ds.meta.get("ground_truth") or {}).get("W")
         if truth is not None and truth.shape == W.shape:
-            mean_sad, per_column, _ = nmfcore.spectral_angle_distance(W, truth)
+            mean_sad, per_column, _ = spectral_angle_distance(W, truth)
             left.metric("Mean spectral angle to the true endmembers", f"{mean_sad:.2f}°",
                         help="Hungarian-matched; per endmember: "
                              + ", ".join(f"{a:.1f}°" for a in per_column))
@@ -52,9 +45,8 @@ def _cell_views(ds, H: np.ndarray, index: int) -> None:
     options = ["dominant factor"] + (["label"] if labels is not None else [])
     colour = st.radio("Colour cells by", options, horizontal=True, key=f"cell_colour_{index}",
                       help="Which factor has the largest usage in each cell, or the cell's label.")
-    values = labels if colour == "label" else np.array([f"factor {k}" for k in H.argmax(axis=0)])
-    coords = plot.embed_items(H)
-    st.plotly_chart(plot.embedding(coords, color=values, hover=ds.item_names,
+    values = labels if colour == "label" else views.dominant_factor(H)
+    st.plotly_chart(plot.embedding(plot.embed_items(H), color=values, hover=ds.item_names,
                                    title="Cells in 2-D (PCA of the factor usages)",
                                    axis_titles=("PC 1", "PC 2")), key=f"cells_{index}")
     if labels is not None:
@@ -65,13 +57,12 @@ def _cell_views(ds, H: np.ndarray, index: int) -> None:
 
 
 def _hierarchy(ds, result, layers) -> None:
-    coupling = _coupling_matrices(result)
+    coupling = views.coupling_matrices(result)
     if coupling is None:
         return
     labels = None
     if ds is not None and ds.kind in ("text", "scrna"):
-        labels = [[" ".join(name for name, _ in top[:3]) for top in plot.top_features(l.W, ds.feature_names, 3)]
-                  for l in layers]
+        labels = views.factor_labels(layers, ds.feature_names)
     title = "Topic hierarchy" if ds is not None and ds.kind == "text" else "Merge tree between layers"
     st.subheader(title)
     st.plotly_chart(plot.merge_tree(coupling, layer_names=[l.name for l in layers], factor_labels=labels,
@@ -80,15 +71,15 @@ def _hierarchy(ds, result, layers) -> None:
 
 def _convergence(result, name: str) -> None:
     st.subheader("Convergence")
-    loss = getattr(result, "loss", None)
     left, right = st.columns(2)
-    if loss is not None and len(loss):
-        left.plotly_chart(plot.convergence({name: np.asarray(loss)}, title="Loss per iteration"), key="conv")
-    errors = getattr(result, "layer_errors", None)
-    if errors is not None and np.size(errors):
-        right.plotly_chart(plot.layer_errors(np.asarray(errors)), key="layer_errors")
-    elif getattr(result, "relative_error", None) is not None:
-        right.metric("Relative error ‖X − WH‖/‖X‖", f"{result.relative_error:.4f}")
+    if np.size(result.loss):
+        left.plotly_chart(plot.convergence({name: np.asarray(result.loss)}, title="Loss per iteration"), key="conv")
+    errors = views.layer_error_history(result)
+    relative_error = views.relative_error_of(result)
+    if errors is not None:
+        right.plotly_chart(plot.layer_errors(errors), key="layer_errors")
+    elif relative_error is not None:
+        right.metric("Relative error ‖X − WH‖/‖X‖", f"{relative_error:.4f}")
 
 
 def _compare(current: str) -> None:
@@ -98,7 +89,7 @@ def _compare(current: str) -> None:
     st.subheader("Compare results")
     chosen = st.multiselect("Results to overlay", list(kept), default=[current], key="compare",
                             help="Loss curves of several kept results on one plot.")
-    curves = {c: np.asarray(kept[c].loss) for c in chosen if getattr(kept[c], "loss", None) is not None}
+    curves = views.loss_curves(kept, chosen)
     if curves:
         st.plotly_chart(plot.convergence(curves, title="Loss per iteration"), key="compare_plot")
 
@@ -115,10 +106,9 @@ ds = _state.dataset_for(name)
 if ds is None:
     st.warning("The data this result was fitted on is not loaded, so only generic views are shown.")
 layers = result.layers()
-params = getattr(result, "params", {}) or {}
-st.caption(f"Model: {params.get('model', '?')} · {len(layers)} layer(s)")
+st.caption(f"Model: {result.params.get('model', '?')} · {len(layers)} layer(s)")
 
-if params.get("model") == "pnmf" and len(layers) > 1:
+if views.is_per_scale(result):
     t = st.select_slider("Scale", options=list(range(len(layers))), value=0, key="layers_scale",
                          format_func=lambda i: layers[i].name,
                          help="pNMF learns one factorisation per scale; scale 1 is the finest.")

@@ -7,42 +7,18 @@ from typing import Any
 import scipy.sparse as sp
 import streamlit as st
 
-import nmfcore
-from nmfcore import plot
-from nmfcore.app.cost import estimate_fit, format_seconds
-from nmfcore.app.jobs import FitJob, fit_key
+from nmfcore import models, plot
+from nmfcore.app.cost import estimate_params
+from nmfcore.app.inputs import parse_floats, parse_ranks
+from nmfcore.app.jobs import fit_job, fit_key, fit_label
 from nmfcore.app.presets import default_params
+from nmfcore.app.views import MAX_DENSIFY_BYTES, dense_copy_bytes, result_rows
 from pages import _state
 
-FAMILIES = {
-    "NMF": ("nmf", "nmf"),
-    "Deep β-NMF": ("deep_nmf", "deep_nmf"),
-    "Min-vol deep KL-NMF": ("min_vol_deep_nmf", "deep_nmf"),
-    "GNMF": ("gnmf", "gnmf"),
-    "pNMF": ("pnmf", "pnmf"),
-}
+FAMILIES = {models.get(name).label: models.get(name) for name in models.APP_FAMILIES}
 BETAS = {"Frobenius (β = 2)": 2.0, "β = 3/2": 1.5, "Kullback–Leibler (β = 1)": 1.0,
          "β = 1/2": 0.5, "Itakura–Saito (β = 0)": 0.0}
-MAX_DENSIFY_BYTES = 2e9
 DEEP_BETAS = {"Kullback–Leibler (β = 1)": 1.0, "β = 3/2": 1.5, "Frobenius (β = 2)": 2.0}
-
-
-def _floats(text: str, name: str, count: int | None = None) -> list[float]:
-    try:
-        values = [float(v) for v in text.replace(";", ",").split(",") if v.strip()]
-    except ValueError:
-        raise ValueError(f"{name} must be numbers separated by commas, e.g. '0.1, 0.1'; got {text!r}") from None
-    if not values or (count is not None and len(values) != count):
-        need = f"{count} numbers (one per layer)" if count else "at least one number"
-        raise ValueError(f"{name} needs {need}; got {text!r}")
-    return values
-
-
-def _ranks(text: str) -> list[int]:
-    values = _floats(text, "ranks")
-    if any(v != int(v) or v < 1 for v in values) or any(b >= a for a, b in zip(values, values[1:])):
-        raise ValueError(f"ranks must be decreasing positive integers such as '20, 10, 5'; got {text!r}")
-    return [int(v) for v in values]
 
 
 def _beta_choice(options: dict[str, float], default: float, key: str) -> float:
@@ -64,7 +40,7 @@ def _nmf_params(ds, defaults: dict[str, Any], limit: int) -> dict[str, Any]:
                                          "MU works for any β.")
     c1, c2, c3 = st.columns(3)
     inits = ["nndsvda", "nndsvd", "nndsvdar", "random"]
-    custom = st.session_state.get("custom_init")
+    custom = _state.custom_init()
     if custom is not None and custom[0].shape[0] == ds.shape[0] and custom[1].shape[1] == ds.shape[1]:
         inits.append("uploaded factors")
     params["init"] = c1.selectbox("Initialisation", inits, key="nmf_init",
@@ -93,7 +69,7 @@ def _deep_params(defaults: dict[str, Any], min_volume: bool) -> dict[str, Any]:
     c1, c2 = st.columns(2)
     ranks_text = c1.text_input("Ranks per layer", ", ".join(map(str, defaults["ranks"])), key=f"deep_ranks_{min_volume}",
                                help="Decreasing ranks r1 > r2 > …, one per layer.")
-    params["ranks"] = _ranks(ranks_text)
+    params["ranks"] = parse_ranks(ranks_text)
     with c2:
         if min_volume:
             st.selectbox("Divergence β", ["Kullback–Leibler (β = 1)"], disabled=True, key="mv_beta",
@@ -111,9 +87,11 @@ def _deep_params(defaults: dict[str, Any], min_volume: bool) -> dict[str, Any]:
     if min_volume:
         alphas = c3.text_input("α̃ per layer", ", ".join(f"{a:g}" for a in defaults["min_volume"]), key="mv_alpha",
                                help="Weight of the volume penalty of each layer, one per rank (paper: 0.05–4).")
-        params["min_volume"] = _floats(alphas, "α̃ per layer", len(params["ranks"]))
+        params["min_volume"] = parse_floats(alphas, "α̃ per layer", len(params["ranks"]))
     else:
-        params["constraint"] = c3.selectbox("Sum-to-one constraint", ["rows", "cols"], key="deep_constraint",
+        constraints = ["rows", "cols"]
+        params["constraint"] = c3.selectbox("Sum-to-one constraint", constraints, key="deep_constraint",
+                                            index=constraints.index(defaults["constraint"]),
                                             help="'rows': every row of each H_l sums to one (the paper's choice).")
     return params
 
@@ -123,7 +101,7 @@ def _gnmf_params(defaults: dict[str, Any], limit: int) -> dict[str, Any]:
     return {
         "rank": int(c1.number_input("Rank r", 1, limit, min(defaults["rank"], limit), key="gnmf_rank",
                                     help="Number of factors.")),
-        "lam": float(c2.number_input("λ (graph weight)", 0.0, 1e6, defaults["lam"], key="gnmf_lam",
+        "lambdas": float(c2.number_input("λ (graph weight)", 0.0, 1e6, defaults["lambdas"], key="gnmf_lam",
                                      help="Weight of the graph smoothness term Tr(H L Hᵀ).")),
         "n_neighbors": int(c3.number_input("Neighbours", 1, 100, defaults["n_neighbors"], key="gnmf_k",
                                            help="k of the kNN heat-kernel graph between items.")),
@@ -139,8 +117,8 @@ def _pnmf_params(defaults: dict[str, Any], limit: int) -> dict[str, Any]:
                                     help="Factors per scale (paper: ⌈√n⌉ for cells).")),
         "n_scales": int(c2.number_input("Number of scales", 1, 1000, defaults["n_scales"], key="pnmf_scales",
                                         help="Reduced set of canonical scales from the H0 barcode.")),
-        "max_sweeps": int(c3.number_input("Max sweeps", 1, 1000, defaults["max_sweeps"], key="pnmf_sweeps",
-                                          help="Gauss–Seidel sweeps over the scales.")),
+        "max_iter": int(c3.number_input("Max sweeps", 1, 1000, defaults["max_iter"], key="pnmf_sweeps",
+                                        help="Gauss–Seidel sweeps over the scales.")),
     }
     c1, c2, c3 = st.columns(3)
     lams = [float(col.number_input(label, 0.0, 1e6, value, key=f"pnmf_l{i}", help=text))
@@ -166,10 +144,8 @@ def _progress_panel() -> None:
             _state.harvest_job()
             st.rerun()
         if not snap.finished:
-            eta = "…" if snap.eta is None else format_seconds(snap.eta)
-            loss = "…" if snap.loss is None else f"{snap.loss:.5g}"
-            st.progress(snap.fraction, text=f"{current.name}: iteration {snap.iteration}/{snap.max_iter} · "
-                                            f"loss {loss} · ETA {eta}")
+            iteration_label = models.get(current.meta["family"]).iteration_label
+            st.progress(snap.fraction, text=snap.describe(current.name, iteration_label))
             if st.button("Stop", key="stop_fit", icon=":material/stop_circle:",
                          help="End the fit cleanly after this iteration and keep the partial result."):
                 current.stop()
@@ -187,18 +163,18 @@ limit = max(1, min(m, n))
 label = st.radio("Model family", list(FAMILIES), horizontal=True, key="family",
                  help="NMF: one factorisation. Deep: layers of ever coarser factors. "
                       "GNMF: smooth over a kNN graph. pNMF: one factorisation per topological scale.")
-family, function_name = FAMILIES[label]
+family = FAMILIES[label]
 truth = ds.meta.get("ground_truth")
 n_endmembers = truth["W"].shape[1] if truth else None
-defaults = default_params(ds.kind, ds.shape, family, n_endmembers=n_endmembers)
+defaults = default_params(ds.kind, ds.shape, family.name, n_endmembers=n_endmembers)
 st.caption(f"Defaults for {ds.kind} data: " + ", ".join(f"{k}={v}" for k, v in defaults.items()))
 
 try:
-    if family == "nmf":
+    if family.name == "nmf":
         params = _nmf_params(ds, defaults, limit)
-    elif family in ("deep_nmf", "min_vol_deep_nmf"):
-        params = _deep_params(defaults, family == "min_vol_deep_nmf")
-    elif family == "gnmf":
+    elif family.rank_keyword == "ranks":
+        params = _deep_params(defaults, family.name == "min_vol_deep_nmf")
+    elif family.name == "gnmf":
         params = _gnmf_params(defaults, limit)
     else:
         params = _pnmf_params(defaults, limit)
@@ -209,25 +185,18 @@ except ValueError as exc:
     st.error(str(exc))
     st.stop()
 
-ranks = params.get("ranks", params.get("rank"))
-iterations = params.get("max_sweeps", params.get("max_iter"))
-densify = function_name == "deep_nmf" and sp.issparse(ds.X)
-if densify:
-    dense_bytes = ds.shape[0] * ds.shape[1] * ds.X.dtype.itemsize
+dense_bytes = dense_copy_bytes(family.name, ds.X)
+if dense_bytes is not None:
     if dense_bytes > MAX_DENSIFY_BYTES:
-        st.error(f"Deep NMF needs dense data, and this sparse X would take {dense_bytes / 1e9:.3g} GB dense "
+        st.error(f"{family.label} needs dense data, and this sparse X would take {dense_bytes / 1e9:.3g} GB dense "
                  f"(limit {MAX_DENSIFY_BYTES / 1e9:.3g} GB); use NMF, GNMF or pNMF, which keep it sparse, "
                  "or select fewer features on the Data page.")
         st.stop()
-    st.caption(f"X is sparse; deep NMF runs on a dense copy ({dense_bytes / 1e6:.3g} MB), "
+    st.caption(f"X is sparse; {family.label} runs on a dense copy ({dense_bytes / 1e6:.3g} MB), "
                "as its layers after the first are dense anyway.")
 try:
-    estimate = estimate_fit(
-        ds.shape, ranks, model="deep_nmf" if "ranks" in params else family,
-        beta=params.get("beta", 2.0), max_iter=iterations,
-        nnz=ds.X.nnz if sp.issparse(ds.X) and not densify else None, init_iter=params.get("init_iter", 0) or 1,
-        n_scales=params.get("n_scales", 1), dtype=ds.X.dtype,
-    )
+    estimate = estimate_params(family.name, ds.shape, params, dtype=ds.X.dtype,
+                               nnz=ds.X.nnz if sp.issparse(ds.X) and dense_bytes is None else None)
     st.info(f"Estimate before running (order of magnitude): {estimate.summary()} "
             f"(data itself: {estimate.data_bytes / 1e6:.3g} MB).", icon=":material/speed:")
 except ValueError as exc:
@@ -239,26 +208,18 @@ busy = job is not None and not job.finished
 run = st.button("Run", type="primary", disabled=busy, key="run_fit", icon=":material/play_arrow:",
                 help="Runs in the background; the page stays usable and Stop keeps the partial result.")
 if run:
-    key = fit_key(st.session_state["fingerprint"], family, params)
+    key = fit_key(_state.fingerprint(), family.name, params)
     name = _state.cached(key)
     if name is not None:
-        st.session_state["selected_result"] = name
-        st.session_state["job_message"] = ("info", f"Same data and parameters as **{name}**: reused it, no refit.")
+        _state.select(name)
+        _state.set_job_message("info", f"Same data and parameters as **{name}**: reused it, no refit.")
     else:
-        kwargs = {k: v for k, v in params.items() if k not in ("rank", "ranks", "max_iter", "max_sweeps")}
-        fit = getattr(nmfcore, function_name)
-        X = ds.X.toarray() if densify else ds.X
-        short = f"{label} r={ranks}" + (f" β={params['beta']:g}" if "beta" in params else "")
-        if family == "pnmf":
-            new_job = FitJob(fit, X, ranks, max_iter=iterations, pass_max_iter=False, name=short,
-                             max_sweeps=iterations, **kwargs)
-        else:
-            new_job = FitJob(fit, X, ranks, max_iter=iterations, name=short, **kwargs)
-        _state.start_job(new_job, family, ds, key, short)
-        st.session_state["job_message"] = None
+        short = fit_label(family.name, params)
+        X = ds.X.toarray() if dense_bytes is not None else ds.X
+        _state.start_job(fit_job(family.name, X, params, name=short), family.name, ds, key, short)
         st.rerun()
 
-message = st.session_state.get("job_message")
+message = _state.job_message()
 if message:
     getattr(st, message[0])(message[1])
 _progress_panel()
@@ -266,12 +227,5 @@ _progress_panel()
 kept = _state.results()
 if kept:
     st.subheader("Results kept in this session")
-    rows = []
-    for name, result in kept.items():
-        loss = getattr(result, "loss", None)
-        rows.append({"name": name, "layers": len(result.layers()),
-                     "final loss": float(loss[-1]) if loss is not None and len(loss) else None,
-                     "iterations": getattr(result, "n_iter", None),
-                     "stopped early": bool(getattr(result, "stopped", False))})
-    st.dataframe(rows, hide_index=True)
+    st.dataframe(result_rows(kept), hide_index=True)
     st.page_link("pages/layers.py", label="See the factors on the Layers page", icon=":material/layers:")

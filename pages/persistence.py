@@ -2,61 +2,37 @@
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
-import nmfcore
 from nmfcore import plot
+from nmfcore.app import views
+from nmfcore.topology import barcodes, canonical_scales
 from pages import _state
 
 MAX_SCALE_LINES = 200
-MAX_GRAPH_ITEMS = 3000
 
 
 def _barcodes(ds, fingerprint: str, maxdim: int):
-    key = (fingerprint, maxdim)
-    cache = st.session_state.setdefault("barcodes", {})
-    if key not in cache:
+    def compute():
         with st.spinner("Computing persistence…"):
-            cache[key] = nmfcore.barcodes(ds.X, maxdim=maxdim)
-    return cache[key]
+            return barcodes(ds.X, maxdim=maxdim)
 
-
-def _item_coords(ds, fingerprint: str) -> np.ndarray:
-    cache = st.session_state.setdefault("item_coords", {})
-    if fingerprint not in cache:
-        cache[fingerprint] = plot.embed_items(ds.X)
-    return cache[fingerprint]
-
-
-def _graph_edges(ds, bc, eps: float) -> tuple[np.ndarray, str]:
-    if ds.shape[1] <= MAX_GRAPH_ITEMS:
-        laplacian = nmfcore.scale_graphs(ds.X, [eps])[0]
-        return plot.graph_edges(laplacian), "edges of the ε-graph (heaviest 3000)"
-    # a coarse ε-graph on many items has ~n² edges; its spanning tree shows the same components
-    edges = bc.mst_edges[bc.deaths < eps] if bc.mst_edges is not None else np.empty((0, 2), int)
-    return edges, "spanning-tree edges shorter than ε"
-
-
-def _pnmf_results() -> list[str]:
-    kept = _state.results()
-    return [name for name, r in kept.items() if (getattr(r, "params", {}) or {}).get("model") == "pnmf"]
+    return _state.memo("barcodes", (fingerprint, maxdim), compute)
 
 
 def _cluster_scores(name: str, result, labels) -> dict[str, list[float]]:
-    cache = st.session_state.setdefault("scale_scores", {})
-    if name not in cache:
+    def compute():
         with st.spinner("Scoring k-means clusters at every scale…"):
-            per_scale = [nmfcore.cluster_scores(layer.H, labels) for layer in result.layers()]
-        cache[name] = {k: [s[k] for s in per_scale] for k in ("ari", "nmi", "purity", "accuracy")}
-    return cache[name]
+            return views.scale_cluster_scores(result, labels)
+
+    return _state.memo("scale_scores", name, compute)
 
 
 st.title("Persistence")
 ds = _state.require_dataset()
-fingerprint = st.session_state["fingerprint"]
+fingerprint = _state.fingerprint()
 
-pnmf_names = _pnmf_results()
+pnmf_names = views.results_of_model(_state.results(), "pnmf")
 result_name = None
 if pnmf_names:
     result_name = st.selectbox("pNMF result", pnmf_names, index=len(pnmf_names) - 1, key="pers_result",
@@ -77,9 +53,9 @@ except ValueError as exc:
     st.stop()
 st.caption(bc.note)
 
-full = nmfcore.canonical_scales(bc)
-if result is not None and getattr(result, "scales", None) is not None:
-    selected = np.asarray(result.scales, dtype=float)
+full = canonical_scales(bc)
+selected = None if result is None else views.result_scales(result)
+if selected is not None:
     st.caption(f"Selected scales: the {selected.size} scales of **{result_name}**.")
 else:
     c1, c2 = st.columns(2)
@@ -87,7 +63,7 @@ else:
                             key="n_scales", help="How many canonical scales a pNMF fit would use."))
     method = c2.radio("Reduction", ["levels", "gaps"], horizontal=True, key="scale_method",
                       help="levels: equal relative drops in the number of components; gaps: longest-lived.")
-    selected = nmfcore.canonical_scales(bc, n_scales=k, method=method)
+    selected = canonical_scales(bc, n_scales=k, method=method)
 
 t = st.select_slider("Scale", options=list(range(selected.size)), value=0, key="scale_index",
                      format_func=lambda i: f"{i + 1}: ε = {selected[i]:.4g}",
@@ -102,8 +78,8 @@ st.caption(f"{full.size} canonical scales (grey{'' if lines is not None else ', 
            f"the {selected.size} selected in red; the slider's scale dashed.")
 
 labels = _state.labels_of(ds)
-coords = _item_coords(ds, fingerprint)
-edges, edge_note = _graph_edges(ds, bc, eps)
+coords = _state.memo("item_coords", fingerprint, lambda: plot.embed_items(ds.X))
+edges, edge_note = views.scale_graph_edges(ds.X, bc, eps)
 left, right = st.columns(2)
 left.plotly_chart(plot.embedding(coords, color=labels, edges=edges, hover=ds.item_names,
                                  title=f"Graph at ε = {eps:.4g} ({edge_note})", axis_titles=("PC 1", "PC 2")),
@@ -111,15 +87,14 @@ left.plotly_chart(plot.embedding(coords, color=labels, edges=edges, hover=ds.ite
 
 if result is not None:
     layers = result.layers()
-    H_t = np.asarray(layers[min(t, len(layers) - 1)].H)
-    points = H_t.T if H_t.shape[0] == 2 else plot.embed_items(H_t)
-    colour = labels if labels is not None else np.array([f"factor {j}" for j in H_t.argmax(axis=0)])
+    H_t = layers[min(t, len(layers) - 1)].H
+    points, axis_titles = views.embedding_points(H_t)
+    colour = labels if labels is not None else views.dominant_factor(H_t)
     right.plotly_chart(plot.embedding(points, color=colour, hover=ds.item_names,
-                                      title=f"pNMF embedding H_t at scale {t + 1}",
-                                      axis_titles=("h1", "h2") if H_t.shape[0] == 2 else ("PC 1", "PC 2")),
+                                      title=f"pNMF embedding H_t at scale {t + 1}", axis_titles=axis_titles),
                        key="pnmf_embedding")
-    increments = getattr(result, "increments", None)
-    if increments is not None and np.size(increments):
+    increments = views.scale_increments(result)
+    if increments is not None:
         st.plotly_chart(plot.scale_curves({"‖H_{t+1} − H_t‖_F": increments}, title="Increments between scales",
                                           ylabel="Frobenius norm"), key="increments")
     if labels is not None:

@@ -14,13 +14,16 @@ import functools
 import math
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from nmfcore.models import FAMILIES, get
+from nmfcore.classic import nmf
 from nmfcore.utils.validation import check_beta, check_choice, check_positive_int
 
 MODELS = ("nmf", "deep_nmf", "gnmf", "pnmf")
+"""The cost models; a registry entry names its own as ``cost_model``."""
 # entrywise passes over the data per MU iteration with beta != 2 (X / WH, powers, loss)
 _ENTRYWISE_PASSES = 4
 # inner iterations per scale and sweep assumed for pNMF
@@ -139,8 +142,6 @@ def measure_iteration_overhead() -> float:
     Measured as the time per iteration of a tiny KL fit (40 x 30, rank 4), where
     the arithmetic is negligible.
     """
-    from nmfcore.classic.fit import nmf
-
     X = np.random.default_rng(0).random((40, 30)) + 0.01
     nmf(X, 4, beta=1, max_iter=2, tol=0.0, random_state=0)
     start = time.perf_counter()
@@ -191,7 +192,9 @@ def estimate_fit(
         ``(m, n)`` of X.
     ranks : int or sequence of int
         Rank r, or the decreasing ranks ``[r1, r2, ...]`` of a deep model.
-    model : {"nmf", "deep_nmf", "gnmf", "pnmf"}
+    model : str
+        A family of :data:`nmfcore.models.FAMILIES` (e.g. ``"min_vol_deep_nmf"``); its
+        entry's ``cost_model``, one of :data:`MODELS`, is what is estimated.
     beta : float or str
         β of the divergence (a name such as ``"kl"`` is accepted).
     max_iter : int
@@ -214,7 +217,8 @@ def estimate_fit(
     -------
     FitEstimate
     """
-    model = check_choice(model, "model", MODELS)
+    family = FAMILIES[check_choice(model, "model", tuple(FAMILIES))]
+    cost_model = check_choice(family.cost_model, "cost_model", MODELS)
     beta = check_beta(beta)
     max_iter = check_positive_int(max_iter, "max_iter")
     if len(shape) != 2:
@@ -224,7 +228,7 @@ def estimate_fit(
     if not rank_list:
         raise ValueError("ranks must hold at least one rank; pass an int or a list such as [10, 5]")
     rank_list = [check_positive_int(r, "ranks") for r in rank_list]
-    if model != "deep_nmf" and len(rank_list) != 1:
+    if family.rank_keyword == "rank" and len(rank_list) != 1:
         raise ValueError(f"model={model!r} takes one rank, got {rank_list}; use model='deep_nmf' for several")
     measured = flops_per_second is None
     rate = measure_flops() if measured else float(flops_per_second)
@@ -241,7 +245,7 @@ def estimate_fit(
     data_bytes = int(nnz * (itemsize + 4) + 4 * (m + 1)) if sparse else int(itemsize * m * n)
     r = rank_list[0]
 
-    if model == "deep_nmf":
+    if cost_model == "deep_nmf":
         flops, work = 0.0, 0
         rows_in = (n, *rank_list[:-1])
         for cols, rank in zip(rows_in, rank_list):
@@ -250,7 +254,7 @@ def estimate_fit(
             flops += per_iter * (init_iter + max_iter)
             work += _nmf_memory(m, cols, rank, layer_cells, itemsize, beta, sparse and cols == n)
         iterations = len(rank_list) * (init_iter + max_iter)
-    elif model == "pnmf":
+    elif cost_model == "pnmf":
         per_scale = _nmf_iteration(m, n, r, cells, 2.0, entrywise) + 4.0 * r * n * _GRAPH_DEGREE
         flops = per_scale * _PNMF_INNER * n_scales * max_iter
         iterations = _PNMF_INNER * n_scales * max_iter
@@ -260,7 +264,7 @@ def estimate_fit(
         per_iter = _nmf_iteration(m, n, r, cells, beta, entrywise)
         work = _nmf_memory(m, n, r, cells, itemsize, beta, sparse)
         iterations = max_iter
-        if model == "gnmf":
+        if cost_model == "gnmf":
             per_iter += 4.0 * r * n * _GRAPH_DEGREE
             work += int((itemsize + 4) * n * _GRAPH_DEGREE * 2)
         flops = per_iter * max_iter
@@ -271,4 +275,39 @@ def estimate_fit(
         flops=float(flops),
         seconds=float(flops / rate + iterations * iteration_overhead),
         flops_per_second=float(rate),
+    )
+
+
+def estimate_params(
+    family: str,
+    shape: tuple[int, int],
+    params: Mapping[str, Any],
+    *,
+    nnz: int | None = None,
+    dtype: type | np.dtype = np.float64,
+) -> FitEstimate:
+    """:func:`estimate_fit` of a family run with the keyword arguments of a user interface.
+
+    Parameters
+    ----------
+    family : str
+        A name of :data:`nmfcore.models.FAMILIES`.
+    shape : (m, n)
+        Shape of X.
+    params : mapping
+        The fit's keyword arguments: the entry's ``rank`` or ``ranks``, ``max_iter``, and
+        when the family has them ``beta``, ``init_iter`` and ``n_scales``.
+    nnz : int, optional
+        Stored entries of a sparse X that the fit keeps sparse; None for dense X.
+    dtype : float32 or float64
+
+    Returns
+    -------
+    FitEstimate
+    """
+    entry = get(family)
+    return estimate_fit(
+        shape, params[entry.rank_keyword], model=entry.name, beta=params.get("beta", 2.0),
+        max_iter=params["max_iter"], nnz=nnz, dtype=dtype, init_iter=params.get("init_iter") or 1,
+        n_scales=params.get("n_scales", 1),
     )

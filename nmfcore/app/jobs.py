@@ -21,10 +21,12 @@ import numbers
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from nmfcore.app.cost import format_seconds
+from nmfcore.models import get
 
 PENDING, RUNNING, DONE, STOPPED, FAILED = "pending", "running", "done", "stopped", "failed"
 
@@ -81,6 +83,21 @@ class JobProgress:
         """True once the fit has returned or raised."""
         return self.state in (DONE, STOPPED, FAILED)
 
+    def describe(self, name: str, iteration_label: str = "iteration") -> str:
+        """One line for a progress bar, e.g. ``"NMF r=5: iteration 12/200 · loss 3.1 · ETA 2 s"``.
+
+        Parameters
+        ----------
+        name : str
+            The job's label.
+        iteration_label : str
+            What one iteration is called, e.g. a registry entry's ``iteration_label``
+            ("sweep" for pNMF).
+        """
+        eta = "…" if self.eta is None else format_seconds(self.eta)
+        loss = "…" if self.loss is None else f"{self.loss:.5g}"
+        return f"{name}: {iteration_label} {self.iteration}/{self.max_iter} · loss {loss} · ETA {eta}"
+
 
 class FitJob:
     """A fit running in a daemon thread, with progress, ETA and a clean stop.
@@ -93,10 +110,8 @@ class FitJob:
     *args
         Positional arguments of ``fit`` (typically ``X`` and the rank or ranks).
     max_iter : int, optional
-        Iteration budget. It is passed on to ``fit`` unless ``pass_max_iter`` is
-        False, and it drives the progress fraction and the ETA.
-    pass_max_iter : bool
-        Whether to pass ``max_iter`` to ``fit`` as a keyword.
+        Iteration budget. It is passed on to ``fit`` as a keyword, and it drives the
+        progress fraction and the ETA.
     name : str
         Label of the job, for display.
     **kwargs
@@ -109,7 +124,6 @@ class FitJob:
         fit: Callable[..., Any],
         *args: Any,
         max_iter: int | None = None,
-        pass_max_iter: bool = True,
         name: str = "",
         **kwargs: Any,
     ) -> None:
@@ -124,7 +138,7 @@ class FitJob:
         self._fit = fit
         self._args = args
         self._user_callback = kwargs.pop("callback", None)
-        if max_iter is not None and pass_max_iter:
+        if max_iter is not None:
             kwargs["max_iter"] = int(max_iter)
         self._kwargs = kwargs
         self._lock = threading.Lock()
@@ -212,11 +226,43 @@ class FitJob:
         else:
             with self._lock:
                 self.result = result
-                stopped = bool(getattr(result, "stopped", False)) or self._stop_event.is_set()
+                stopped = bool(result.stopped) or self._stop_event.is_set()
                 self._state = STOPPED if stopped else DONE
                 self._end = time.perf_counter()
         finally:
             self._done_event.set()
+
+
+def fit_job(family: str, X: Any, params: Mapping[str, Any], *, name: str = "") -> FitJob:
+    """A (not yet started) :class:`FitJob` of a registry family with a user interface's parameters.
+
+    Parameters
+    ----------
+    family : str
+        A name of :data:`nmfcore.models.FAMILIES`.
+    X : ndarray or sparse matrix, shape (m, n)
+        The data, dense already when the entry is ``dense_only``.
+    params : mapping
+        The entry's ``rank`` or ``ranks``, ``max_iter`` and any other keyword arguments
+        of its fit function; the entry's ``fixed`` arguments are added.
+    name : str
+        Label of the job.
+
+    Returns
+    -------
+    FitJob
+    """
+    entry = get(family)
+    kwargs = {k: v for k, v in params.items() if k not in (entry.rank_keyword, "max_iter")}
+    kwargs.update(entry.fixed)
+    return FitJob(entry.fit, X, params[entry.rank_keyword], max_iter=params["max_iter"], name=name, **kwargs)
+
+
+def fit_label(family: str, params: Mapping[str, Any]) -> str:
+    """Short name of a fit, e.g. ``"Deep β-NMF r=[10, 5] β=1"``: the entry's label, rank(s) and β."""
+    entry = get(family)
+    beta = f" β={params['beta']:g}" if "beta" in params else ""
+    return f"{entry.label} r={params[entry.rank_keyword]}{beta}"
 
 
 def fit_key(fingerprint: str, family: str, params: dict[str, Any]) -> str:

@@ -43,7 +43,7 @@ def test_python_snippet_reruns_the_same_fit():
     import numpy as np
 
     import nmfcore
-    from nmfcore.app.presets import python_snippet
+    from nmfcore.app.reproduce import python_snippet
 
     rng = np.random.default_rng(0)
     X = rng.random((20, 3)) @ rng.random((3, 15))
