@@ -101,3 +101,19 @@ def test_formatting_and_measured_rate():
     assert measure_flops(64) > 0
     text = estimate_fit((100, 100), 5, flops_per_second=RATE).summary()
     assert "memory" in text and text.endswith(" s")
+
+
+def test_registry_names_use_their_cost_model():
+    from nmfcore.app.cost import estimate_params
+
+    deep = estimate_fit((400, 300), [20, 10], model="deep_nmf", beta=1, flops_per_second=RATE)
+    minvol = estimate_fit((400, 300), [20, 10], model="min_vol_deep_nmf", beta=1, flops_per_second=RATE)
+    multilayer = estimate_fit((400, 300), [20, 10], model="multilayer_nmf", beta=1, flops_per_second=RATE)
+    assert minvol == deep and multilayer == deep
+    with pytest.raises(ValueError, match="takes one rank"):
+        estimate_fit((10, 10), [4, 2], model="gnmf")
+    params = {"ranks": [20, 10], "beta": 1.0, "init_iter": 100, "max_iter": 50}
+    from_params = estimate_params("min_vol_deep_nmf", (400, 300), params)
+    assert from_params == estimate_fit((400, 300), [20, 10], model="deep_nmf", beta=1, max_iter=50, init_iter=100)
+    pnmf = estimate_params("pnmf", (400, 300), {"rank": 5, "max_iter": 4, "n_scales": 6})
+    assert pnmf == estimate_fit((400, 300), 5, model="pnmf", max_iter=4, n_scales=6)

@@ -128,3 +128,31 @@ def test_fingerprint_follows_values_not_layout():
     assert key != fit_key(fp, "gnmf", {"rank": 2, "beta": 1.0})
     W = np.ones((3, 2))
     assert fit_key(fp, "nmf", {"init": (W, W.T)}) != fit_key(fp, "nmf", {"init": (2 * W, W.T)})
+
+
+def test_fit_job_runs_a_registry_family_with_its_renamed_parameters():
+    from nmfcore.app.jobs import fit_job, fit_label
+
+    rng = np.random.default_rng(1)
+    X = rng.random((15, 3)) @ rng.random((3, 24)) + 0.01
+    job = fit_job("pnmf", X, {"rank": 2, "max_iter": 2, "n_scales": 3, "random_state": 0}, name="p")
+    assert job.max_iter == 2 and job.name == "p"
+    result = job.start().wait(60)
+    assert result is not None, job.progress().error
+    assert result.params["model"] == "pnmf" and result.params["max_iter"] == 2
+    graph = fit_job("gnmf", X, {"rank": 2, "lambdas": 0.5, "n_neighbors": 3, "max_iter": 3}).start().wait(60)
+    assert graph.params["lambdas"] == 0.5
+    minvol = fit_job("min_vol_deep_nmf", X, {"ranks": [3, 2], "min_volume": [0.1, 0.1], "init_iter": 2,
+                                             "max_iter": 1}).start().wait(60)
+    assert minvol.params["beta"] == 1.0 and minvol.params["min_volume"] is not None  # the entry's fixed β
+    assert fit_label("deep_nmf", {"ranks": [4, 2], "beta": 1.0}) == "Deep β-NMF r=[4, 2] β=1"
+    assert fit_label("pnmf", {"rank": 3}) == "pNMF r=3"
+
+
+def test_progress_line_names_the_iteration():
+    job = FitJob(_gated_fit, None, 2, max_iter=4).start()
+    job.wait(5)
+    line = job.progress().describe("pNMF r=2", "sweep")
+    assert line.startswith("pNMF r=2: sweep 4/4 · loss 25 · ETA 0")
+    pending = FitJob(_gated_fit, None, 2, max_iter=4).progress()
+    assert pending.describe("x") == "x: iteration 0/4 · loss … · ETA …"

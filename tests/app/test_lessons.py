@@ -155,3 +155,72 @@ def test_pnmf_path_gives_one_embedding_per_scale():
     assert all(layer.H.shape == (2, 40) for layer in result.layers())
     with pytest.raises(ValueError, match="kind"):
         L.point_cloud("spiral")
+
+
+def test_toy_fit_and_planted_example():
+    toy = L.toy_fit(3)
+    assert toy["W"].shape == (10, 3) and toy["H"].shape == (3, 14)
+    assert toy["error"] < 1e-3 and toy["ranks"] == list(L.TOY_RANKS)
+    np.testing.assert_allclose(toy["curve"], L.error_by_rank(toy["X"], list(L.TOY_RANKS)))
+    X, labels = L.planted_example()
+    assert X.shape == (40, 80) and np.bincount(labels).tolist() == [20] * 4
+
+
+def test_faces_are_columns_of_images():
+    X, shape = L.faces()
+    assert X.ndim == 2 and X.shape[0] == shape[0] * shape[1] and X.min() >= 0
+
+
+def test_cone_coverage_and_picked_vertices():
+    X, W, _ = L.simplex_data(n=60)
+    assert L.cone_coverage(X, W) == 1.0
+    assert L.cone_coverage(X, W @ ((1 - 0.6) * np.eye(3) + 0.2)) < 1.0   # a smaller cone
+    Xs, vertices = L.separable_data(n_vertices=5)
+    picked, found = L.pick_vertices(Xs, vertices, "SNPA")
+    assert found == 5 and set(picked.tolist()) == set(vertices.tolist())
+    _, found_spa = L.pick_vertices(Xs, vertices, "SPA")
+    assert found_spa < 5
+    with pytest.raises(ValueError, match="method="):
+        L.pick_vertices(Xs, vertices, "XRAY")
+
+
+def test_seed_factors_summaries():
+    X, _, _ = L.toy_matrix(m=12, n=30, rank=3)
+    runs = L.seed_factors(X, 3, [0, 1])
+    assert runs["stacked"].shape == (12, 6)
+    np.testing.assert_allclose(runs["stacked"][:, 3:], runs["W"][1])
+    assert runs["mean_angle"] == pytest.approx(runs["angles"][1:].mean())
+    np.testing.assert_allclose(runs["table"]["factor 2"], np.round(runs["angles"][:, 1], 1))
+
+
+def test_noise_law_and_spectrogram_fits():
+    means, variances, slope = L.noise_law("poisson", 0.3)
+    assert means.shape == variances.shape == (8,) and abs(slope - 1.0) < 0.35
+    fits = L.spectrogram_fits(0.5)
+    assert list(fits["panels"]) == ["data", *L.LOSSES]
+    assert all(panel.shape == (64, 100) for panel in fits["panels"].values())
+    X, V = L.spectrogram_like(level=0.5)
+    np.testing.assert_allclose(fits["panels"]["data"], X)
+    expected = L.log_errors(L.fit_losses(X, 3), V)
+    assert [row["loss"] for row in fits["table"]] == list(expected)
+    assert [row[L.LOG_ERROR] for row in fits["table"]] == [round(v, 3) for v in expected.values()]
+
+
+def test_solver_race_and_init_table():
+    X, _, _ = L.toy_matrix(m=20, n=30, rank=5, seed=1)
+    race = L.solver_race(X + 0.01, 5, max_iter=20)
+    assert list(race["curves"]) == ["MU", "relaxed MU", "HALS"]
+    loss, times = race["curves"]["HALS"]
+    assert loss.shape == times.shape == (21,)
+    assert race["mu_over_hals"] == pytest.approx(race["curves"]["MU"][0][-1] / loss[-1])
+    table = L.init_table({"random": np.array([4.0, 1.23456]), "nndsvda": np.array([2.0, 1.0])})
+    assert table == {"init": ["random", "nndsvda"], "loss at start": ["4", "2"],
+                     "loss at the end": ["1.235", "1"]}
+
+
+def test_filtration_range_passes_the_last_merge():
+    X, _ = L.point_cloud("clusters", n=30)
+    top = L.filtration_range(X)
+    deaths = L.filtration_at(X, 0.0)["deaths"]
+    assert top == pytest.approx(1.1 * deaths.max())
+    assert L.filtration_at(X, top)["n_components"] == 1

@@ -55,3 +55,30 @@ def test_python_snippet_reruns_the_same_fit():
     np.testing.assert_allclose(namespace["result"].H, original.H)
     with pytest.raises(ValueError, match="no 'model' key"):
         python_snippet({"rank": 3}, "data")
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_defaults_build_on_the_registry_entry(family):
+    from nmfcore.models import get
+
+    entry = get(family)
+    params = default_params("images", (625, 100), family)
+    assert next(iter(params)) == entry.rank_keyword
+    assert set(entry.defaults) | set(entry.fixed) <= set(params)
+    for key, value in entry.fixed.items():
+        assert params[key] == value
+    adjusted = {"beta", "n_neighbors", "init_iter", "max_iter"}
+    for key, value in entry.defaults.items():
+        if key not in adjusted:
+            assert params[key] == value, key
+    assert params["max_iter"] == (20 if family == "min_vol_deep_nmf" else entry.defaults["max_iter"])
+
+
+def test_renamed_parameters_and_per_kind_adjustments():
+    gnmf = default_params("matrix", (30, 5), "gnmf")
+    assert gnmf["lambdas"] == 1.0 and gnmf["n_neighbors"] == 4 and "lam" not in gnmf
+    pnmf = default_params("matrix", (30, 40), "pnmf")
+    assert pnmf["max_iter"] == 10 and pnmf["rank"] == 2 and "max_sweeps" not in pnmf
+    assert default_params("hyperspectral", (156, 9025), "min_vol_deep_nmf")["max_iter"] == 100
+    assert default_params("text", (50, 40), "deep_nmf")["beta"] == 1.0
+    assert default_params("images", (50, 40), "deep_nmf")["beta"] == 2.0

@@ -68,6 +68,9 @@ def test_convergence_and_layer_errors():
     fig = plot.convergence({"MU": [4.0, 2.0, 1.0], "HALS": [4.0, 1.0]})
     assert [t.name for t in fig.data] == ["MU", "HALS"]
     assert fig.layout.yaxis.type == "log"
+    np.testing.assert_allclose(fig.data[0].y, [4.0, 2.0, 1.0])      # y is the loss, x the iteration
+    np.testing.assert_allclose(fig.data[0].x, [0, 1, 2])
+    assert fig.layout.xaxis.title.text == "iteration" and fig.layout.yaxis.title.text == "loss"
     timed = plot.convergence(np.array([2.0, 1.0, 0.0]), times=np.array([0.0, 0.1, 0.2]))
     assert timed.layout.yaxis.type == "linear" and timed.layout.xaxis.title.text == "seconds"
     layers = plot.layer_errors(np.array([[3.0, 2.0], [2.0, 1.0]]))
@@ -81,6 +84,9 @@ def test_barcode_and_diagram_draw_scales_and_infinite_bars():
     assert [t.name for t in fig.data] == ["H0", "H1"]
     xs = [x for x in fig.data[0].x if x is not None]
     assert max(xs) == pytest.approx(2.2)             # the infinite bar reaches the right edge
+    for trace, n_bars in zip(fig.data, (3, 1)):                   # one segment per bar, None between
+        assert list(trace.x).count(None) == n_bars and len(trace.x) == 3 * n_bars
+    np.testing.assert_allclose(fig.data[1].x[:2], [1.5, 1.8])
     colours = [shape.line.color for shape in fig.layout.shapes]
     assert colours.count("lightgrey") == 2 and colours.count("crimson") == 1
     diagram = plot.persistence_diagram(bars, scales=np.array([1.0, 2.0]), selected=np.array([2.0]))
@@ -103,7 +109,11 @@ def test_embedding_graph_edges_and_label_means():
     means, classes = plot.mean_by_label(H, ["x", "x", "y"])
     assert classes == ["x", "y"]
     np.testing.assert_allclose(means, [[1.0, 0.0], [0.0, 1.0]])
-    assert isinstance(plot.heatmap(means, x=classes, y=["f0", "f1"]), go.Figure)
+    heat = plot.heatmap(means, x=classes, y=["f0", "f1"], title="usage")
+    assert len(heat.data) == 1 and heat.layout.title.text == "usage"
+    np.testing.assert_allclose(np.asarray(heat.data[0].z, dtype=float), means)
+    assert list(heat.data[0].x) == ["x", "y"] and list(heat.data[0].y) == ["f0", "f1"]
+    assert heat.layout.yaxis.autorange == "reversed"    # first row on top, as in the matrix
     with pytest.raises(ValueError, match="labels has 2 entries"):
         plot.mean_by_label(H, ["x", "y"])
 
@@ -122,6 +132,10 @@ def test_scale_curves_histogram_and_bars():
     fig = plot.scale_curves({"ARI": [0.8, 0.6], "NMI": [0.7, 0.5]}, scales=[0.1, 0.3], current=0.1)
     assert [t.name for t in fig.data] == ["ARI", "NMI"]
     np.testing.assert_allclose(fig.data[0].x, [0.1, 0.3])
-    assert isinstance(plot.histogram([1, 2, 3]), go.Figure)
+    hist = plot.histogram([1, 2, 3], xlabel="genes > 0", nbins=5)
+    assert len(hist.data) == 1 and hist.data[0].type == "histogram"
+    np.testing.assert_allclose(hist.data[0].x, [1.0, 2.0, 3.0])
+    assert hist.data[0].nbinsx == 5
+    assert hist.layout.xaxis.title.text == "genes > 0" and hist.layout.yaxis.title.text == "count"
     bars = plot.bar_chart([1.0, 3.0, 2.0], ["a", "b", "c"])
     assert list(bars.data[0].y) == ["a", "c", "b"]
