@@ -221,7 +221,7 @@ if run:
 
 message = _state.job_message()
 if message:
-    getattr(st, message[0])(message[1])
+    {"info": st.info, "success": st.success, "error": st.error}[message[0]](message[1])
 _progress_panel()
 
 kept = _state.results()

@@ -1,5 +1,13 @@
-"""What the app needs beyond the models, free of Streamlit: background fits, cost
-estimates, per-kind defaults and the lessons' computations."""
+"""What the app needs beyond the models, free of Streamlit.
+
+Modules: :mod:`~nmfcore.app.jobs` (background fits of registry families, with progress
+and a clean stop), :mod:`~nmfcore.app.cost` (memory and time before a fit),
+:mod:`~nmfcore.app.presets` (per-kind defaults over the registry's),
+:mod:`~nmfcore.app.inputs` (typed parameters), :mod:`~nmfcore.app.sources` (loading what
+a page remembers of a data set), :mod:`~nmfcore.app.reproduce` (the Python that reruns a
+fit), :mod:`~nmfcore.app.views` (what the pages show, computed) and
+:mod:`~nmfcore.app.lessons` (the Learn page's computations).
+"""
 
 from nmfcore.app.cost import FitEstimate, estimate_fit
 from nmfcore.app.jobs import FitJob, JobProgress, fit_key
