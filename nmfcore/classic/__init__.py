@@ -1,8 +1,13 @@
 """Classic NMF: min D_β(X | W H) + penalties over W ≥ 0, H ≥ 0.
 
 :func:`nmf` is the functional API; :class:`NMF` is the scikit-learn estimator over it.
-MU and HALS update rules live in :mod:`~nmfcore.classic.mu` and
-:mod:`~nmfcore.classic.hals`, their compiled passes in private kernel modules.
+The MU and HALS update rules are plain functions on one block of the data
+(:mod:`~nmfcore.classic.mu_rules`, :mod:`~nmfcore.classic.hals_rules`, over the
+tiles and partial sums of :mod:`~nmfcore.classic.blocks`), so that a chunked-array
+driver can map them over blocks and reduce their m x r and r x r partials; the
+in-memory solvers (:mod:`~nmfcore.classic.mu`, :mod:`~nmfcore.classic.hals`) run
+the same functions over row and column blocks on threads. Their compiled passes
+live in private kernel modules.
 """
 
 from nmfcore.classic.divergence import beta_divergence

@@ -136,7 +136,7 @@ def mu_step(F, num, den, l1, l2, gamma, relaxed, eps):  # pragma: no cover - com
 
     With D = max(den + l1 + l2 F, eps) and R = num ⊘ D, F ← F ⊙ S(R) where S(R)
     is R^gamma (the MM step), or, when ``relaxed``, R² for R ≤ 1 and 2R − 1 for
-    R > 1 (twice the MM step, see :func:`nmfcore._mu.relaxed_factor`). ``den``
+    R > 1 (twice the MM step, see :func:`nmfcore.classic.mu_rules.relaxed_factor`). ``den``
     is (p, q), or (p, 1) / (1, q) for a denominator shared along a row / column
     (a C-contiguous array: broadcast views are several times slower here).
     """

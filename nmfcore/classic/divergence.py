@@ -115,7 +115,10 @@ def beta_divergence(
             "beta=0 (Itakura-Saito) is undefined where X has zeros; add a small positive "
             "offset to X, mask those entries, or use beta > 0"
         )
-    d = elementwise_divergence(Xd, W @ H, beta)
+    V = W @ H
+    if beta == 0 and M is not None:  # hidden entries of X are 0, where d_0 is infinite: d_0(v | v) = 0
+        Xd = np.where(M > 0, Xd, np.maximum(V, _tiny(V.dtype)))
+    d = elementwise_divergence(Xd, V, beta)
     if M is not None:
         d = d * M
     return float(d.sum())

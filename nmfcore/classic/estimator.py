@@ -14,14 +14,15 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from nmfcore.classic.data import prepare_data
+from nmfcore.classic.fit import Callback, nmf
 from nmfcore.classic.hals import HALSSolver
-from nmfcore.classic.mu import MUSolver
-from nmfcore.utils.parallel import single_threaded_blas
-from nmfcore.classic.penalty import Penalty
-from nmfcore.utils.validation import check_beta
-from nmfcore.classic.fit import _prepare_data, nmf
 from nmfcore.classic.init import initialize
+from nmfcore.classic.mu import MUSolver
+from nmfcore.classic.penalty import Penalty
 from nmfcore.results import NMFResult
+from nmfcore.utils.parallel import single_threaded_blas
+from nmfcore.utils.validation import check_beta
 
 
 class NMF:
@@ -33,9 +34,13 @@ class NMF:
         Rank r.
     beta_loss : float or str
         As ``beta`` of :func:`nmfcore.nmf`.
-    solver, init, max_iter, tol, alpha_W, alpha_H, l1_ratio, random_state
+    solver, init, max_iter, tol, alpha_W, alpha_H, l1_ratio, dtype, random_state
         As in :func:`nmfcore.nmf`. ``init`` may be "custom", in which case
         ``fit(X, W=..., H=...)`` gives the start point in scikit-learn's orientation.
+    callback : callable, optional
+        As in :func:`nmfcore.nmf`, called during ``fit`` in the engine's orientation:
+        ``callback(iteration, B, C, loss)`` with B (n_features x r) the transpose of
+        the components and C (r x n_samples) that of the returned W.
 
     Attributes
     ----------
@@ -59,7 +64,9 @@ class NMF:
         alpha_W: float = 0.0,
         alpha_H: float = 0.0,
         l1_ratio: float = 0.0,
-        random_state: int | None = None,
+        dtype: Any = None,
+        random_state: None | int | np.random.Generator = None,
+        callback: Callback | None = None,
     ) -> None:
         self.n_components = n_components
         self.beta_loss = beta_loss
@@ -70,11 +77,13 @@ class NMF:
         self.alpha_W = alpha_W
         self.alpha_H = alpha_H
         self.l1_ratio = l1_ratio
+        self.dtype = dtype
         self.random_state = random_state
+        self.callback = callback
 
     _PARAMS = (
         "n_components", "beta_loss", "solver", "init", "max_iter", "tol",
-        "alpha_W", "alpha_H", "l1_ratio", "random_state",
+        "alpha_W", "alpha_H", "l1_ratio", "dtype", "random_state", "callback",
     )
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
@@ -102,7 +111,7 @@ class NMF:
         return nmf(
             Xt, self.n_components, beta=self.beta_loss, solver=self.solver, init=init,
             max_iter=self.max_iter, tol=self.tol, alpha_W=self.alpha_H, alpha_H=self.alpha_W,
-            l1_ratio=self.l1_ratio, random_state=self.random_state,
+            l1_ratio=self.l1_ratio, dtype=self.dtype, random_state=self.random_state, callback=self.callback,
         )
 
     def fit_transform(self, X: Any, y: Any = None, W: np.ndarray | None = None, H: np.ndarray | None = None) -> np.ndarray:
@@ -129,7 +138,9 @@ class NMF:
         if not hasattr(self, "components_"):
             raise ValueError("this NMF instance is not fitted yet; call fit or fit_transform first")
         beta = check_beta(self.beta_loss)
-        Xt, _ = _prepare_data(X.T.tocsr() if sp.issparse(X) else np.ascontiguousarray(np.asarray(X).T), beta, None, None)
+        Xt, _ = prepare_data(
+            X.T.tocsr() if sp.issparse(X) else np.ascontiguousarray(np.asarray(X).T), beta, dtype=self.dtype
+        )
         W = self.components_.T.astype(Xt.dtype, copy=True)
         if W.shape[0] != Xt.shape[0]:
             raise ValueError(f"X has {Xt.shape[0]} features, but the model was fitted on {W.shape[0]}")

@@ -12,22 +12,21 @@ from typing import Any, Callable
 import numpy as np
 import scipy.sparse as sp
 
+from nmfcore.classic.data import prepare_data
 from nmfcore.classic.hals import HALSSolver, balance_scales
+from nmfcore.classic.init import INIT_METHODS, check_custom_init, initialize
 from nmfcore.classic.mu import MUSolver
-from nmfcore.utils.parallel import single_threaded_blas
 from nmfcore.classic.penalty import Penalty
+from nmfcore.results import NMFResult, relative_error
+from nmfcore.utils.parallel import single_threaded_blas
 from nmfcore.utils.validation import (
     check_beta,
     check_choice,
-    check_mask,
-    check_matrix,
     check_nonnegative_float,
     check_positive_int,
-    check_random_state,
     check_rank,
+    resolve_seed,
 )
-from nmfcore.classic.init import INIT_METHODS, check_custom_init, initialize
-from nmfcore.results import NMFResult
 
 SOLVERS = ("auto", "mu", "relaxed-mu", "hals")
 
@@ -55,48 +54,6 @@ def _choose_solver(solver: str, beta: float, mask: np.ndarray | None) -> str:
             return "hals"
         return "relaxed-mu" if 1 <= beta <= 2 else "mu"
     return solver
-
-
-def _relative_error(X: np.ndarray | sp.csr_matrix, W: np.ndarray, H: np.ndarray, mask: np.ndarray | None) -> float:
-    """||X − WH||_F / ||X||_F over the observed entries, without densifying a sparse X."""
-    if sp.issparse(X):
-        x_sq = float(X.multiply(X).sum())
-        cross = float(np.vdot((X.T @ W).T, H))
-        quad = float(np.vdot(W.T @ W, H @ H.T))
-        err_sq = max(x_sq - 2 * cross + quad, 0.0)
-    else:
-        R = X - W @ H
-        if mask is not None:
-            R *= mask
-        err_sq = float(np.vdot(R, R))
-        x_sq = float(np.vdot(X, X))
-    return float(np.sqrt(err_sq / x_sq)) if x_sq > 0 else float("nan")
-
-
-def _prepare_data(
-    X: Any, beta: float, mask: Any, dtype: Any
-) -> tuple[np.ndarray | sp.csr_matrix, np.ndarray | None]:
-    X = check_matrix(X, dtype=dtype, allow_nan=mask is not None)
-    M = check_mask(mask, X.shape, X.dtype)
-    if M is not None:
-        if sp.issparse(X):
-            X = X.toarray()  # the mask is already dense m x n, so this adds no new order of memory
-        X = np.where(M > 0, X, 0.0).astype(X.dtype, copy=False)
-        if np.isnan(X).any():
-            raise ValueError("X has NaN entries that the mask marks as observed; set mask to 0 there")
-    observed_sum = float(X.sum())
-    if observed_sum == 0:
-        raise ValueError("X is all zeros (on its observed entries); there is nothing to factorise")
-    if beta == 0:
-        zeros = (X.nnz < X.shape[0] * X.shape[1]) if sp.issparse(X) else bool(
-            np.any((X == 0) if M is None else ((X == 0) & (M > 0)))
-        )
-        if zeros:
-            raise ValueError(
-                "beta=0 (Itakura-Saito) is undefined where X has zeros; add a small positive "
-                "offset to X, mask the zeros, or use beta > 0"
-            )
-    return X, M
 
 
 def nmf(
@@ -155,8 +112,11 @@ def nmf(
         Share ρ of the L1 term in the penalties, in [0, 1].
     dtype : {None, numpy.float32, numpy.float64}
         Working precision; None keeps float32 input in float32 and uses float64 otherwise.
-    random_state : int, Generator or None
-        Seed for the initialisation.
+    random_state : int, Generator, RandomState or None
+        Seed for the initialisation. ``params["random_state"]`` records the integer
+        seed, one drawn from a Generator or RandomState, or None
+        (:func:`nmfcore.utils.validation.resolve_seed`), so passing it back reruns
+        the fit.
     callback : callable, optional
         ``callback(iteration, W, H, loss)`` after each iteration; returning
         ``False`` stops the fit and keeps the factors reached so far.
@@ -188,13 +148,14 @@ def nmf(
         raise ValueError(f"l1_ratio must be in [0, 1], got {l1_ratio}")
     if callback is not None and not callable(callback):
         raise ValueError("callback must be callable as callback(iteration, W, H, loss)")
-    X, M = _prepare_data(X, beta, mask, dtype)
+    X, M = prepare_data(X, beta, mask, dtype)
     rank = check_rank(rank, X.shape)
     chosen = _choose_solver(solver, beta, M)
+    rng, seed = resolve_seed(random_state)
 
     if isinstance(init, str):
         check_choice(init, "init", INIT_METHODS)
-        W, H = initialize(X, rank, init, check_random_state(random_state))
+        W, H = initialize(X, rank, init, rng)
         W, H = W.copy(), H.copy()
         init_param: Any = init
     else:
@@ -258,7 +219,7 @@ def nmf(
         "alpha_H": alpha_H,
         "l1_ratio": l1_ratio,
         "dtype": np.dtype(X.dtype).name,
-        "random_state": random_state if isinstance(random_state, (int, type(None))) else None,
+        "random_state": seed,
     }
     return NMFResult(
         W=W,
@@ -268,6 +229,6 @@ def nmf(
         n_iter=n_iter,
         converged=converged,
         params=params,
-        relative_error=_relative_error(X, W, H, M),
+        relative_error=relative_error(X, W, H, M),
         stopped=stopped,
     )

@@ -1,11 +1,9 @@
-"""Accelerated HALS with extrapolation for Frobenius NMF.
+"""Accelerated HALS with extrapolation for Frobenius NMF: the solver over the rules of
+:mod:`nmfcore.classic.hals_rules`.
 
-HALS is exact block coordinate descent on the factors (Cichocki & Phan 2009).
-The products WᵀX, WᵀW (or XHᵀ, HHᵀ) are formed once per update; the cheap
-coordinate sweeps over them are then repeated while they still make progress
-(Gillis & Glineur 2012). Every column of H (and every row of W) is an
-independent problem given those products; the sweeps run over tiles of them
-(:func:`nmfcore._kernels.hals_columns`).
+The work is cut into blocks, one per thread (:mod:`nmfcore.utils.parallel`): WᵀX,
+the H sweeps and extrapolation on column blocks, XHᵀ and the W sweeps on row
+blocks of a dense X (a sparse X is one block).
 
 On top, each iteration starts from an extrapolated point, H + β (H − H_prev) and
 likewise for W, with β adapted as in Ang & Gillis's HER scheme (2019): grown
@@ -22,20 +20,11 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from nmfcore.classic._kernels import extrapolate, hals_columns, hals_sweeps
-from nmfcore.utils.parallel import block_count, blocks, run_tasks, summed
+from nmfcore.classic._kernels import extrapolate
+from nmfcore.classic.blocks import DataBlock, cross_product, frobenius_loss
+from nmfcore.classic.hals_rules import hals_h_update, hals_w_update, revive_dead_factors, sweep_budget
 from nmfcore.classic.penalty import Penalty
-
-# Gillis & Glineur's rule: at most 1 + α ρ inner sweeps, where ρ is the flop cost
-# of forming the products relative to one sweep, stopping once a sweep changes the
-# factor by less than δ times the first sweep's change. They suggest α = 0.5, for
-# sweeps as fast per flop as the products; ours run at about half BLAS's rate. On
-# CBCL (benchmarks/bench_nmf.py, four starts) α = 0.07 (1 sweep on H, at most 4 on
-# W) keeps an iteration within 1.4x of its products and reaches scikit-learn's
-# 200-iteration loss in 0.63 s; α = 0.12 (2 and 7 sweeps) gets there in 0.52 s
-# with iterations 1.8x their products.
-_ALPHA = 0.07
-_DELTA = 0.1
+from nmfcore.utils.parallel import block_count, blocks, run_tasks, summed
 
 # HER's parameters (Ang & Gillis 2019, their defaults): start β, its growth after a
 # kept iteration, the growth of its cap, and its cut after a discarded one.
@@ -49,19 +38,17 @@ _CUT = 1.5
 _MIN_GAIN = 1e-10
 
 
-def _revive_dead_factors(G: np.ndarray, eps: float) -> None:
-    """Give a factor (column of G) that became all zero a tiny value, so it can recover."""
-    dead = ~G.any(axis=0)
-    if dead.any():
-        G[:, dead] = eps
-
-
 def balance_scales(W: np.ndarray, H: np.ndarray) -> None:
     """Rescale in place so that each column of W and the matching row of H have equal norms.
 
     W H is unchanged. HALS (and more so with extrapolation) lets the split of each
     factor's scale between W and H drift, to 100:1 and beyond, which matters to
     anything that reads H alone (k-means on the coefficients, say).
+
+    Parameters
+    ----------
+    W : ndarray, shape (m, r)
+    H : ndarray, shape (r, n)
     """
     w = np.linalg.norm(W, axis=0)
     h = np.linalg.norm(H, axis=1)
@@ -75,13 +62,10 @@ def balance_scales(W: np.ndarray, H: np.ndarray) -> None:
 class HALSSolver:
     """HALS steps with safeguarded extrapolation for β = 2 without a mask.
 
-    The work is cut into blocks, one per thread (:mod:`nmfcore.utils.parallel`): WᵀX,
-    the H sweeps and extrapolation on column blocks, XHᵀ and the W sweeps on row
-    blocks of a dense X.
-
     Parameters
     ----------
     X : ndarray or csr_matrix, shape (m, n)
+        A dense X is C-ordered.
     W : ndarray, shape (m, r)
     H : ndarray, shape (r, n)
         Initial factors. The kept iterate is ``solver.W``, ``solver.H`` (W is
@@ -90,25 +74,27 @@ class HALSSolver:
         Elastic-net penalties on W and H.
     """
 
-    def __init__(self, X, W: np.ndarray, H: np.ndarray, penalty_W: Penalty, penalty_H: Penalty) -> None:
-        self.X, self.W, self.H = X, W, H
+    def __init__(
+        self, X: np.ndarray | sp.csr_matrix, W: np.ndarray, H: np.ndarray, penalty_W: Penalty, penalty_H: Penalty
+    ) -> None:
+        self.W, self.H = W, H
         self.penalty_W, self.penalty_H = penalty_W, penalty_H
-        self.sparse = sp.issparse(X)
-        if self.sparse:
-            self.XT = X.T.tocsr()
-        self.x_sq = float(X.multiply(X).sum()) if self.sparse else float(np.vdot(X, X))
-        self.eps = float(np.finfo(X.dtype).eps)
+        self.data = DataBlock(X)
+        self.x_sq = self.data.x_sq  # here, before the fit limits BLAS (whose sums round differently)
+        self.eps = self.data.eps
         m, n = X.shape
         r = W.shape[1]
-        self.inner_H = 1 + int(_ALPHA * (1 + (m * n + n * r) / (n * (r + 1))))
-        self.inner_W = 1 + int(_ALPHA * (1 + (m * n + m * r) / (m * (r + 1))))
-        count = 1 if self.sparse else block_count(m, m * n * r)
+        self.inner_H, self.inner_W = sweep_budget(m, n, r)
+        count = 1 if sp.issparse(X) else block_count(m, m * n * r)
         self.row_blocks, self.col_blocks = blocks(m, count), blocks(n, count)
+        if count == 1:
+            self.row_data = self.col_data = [self.data]
+        else:
+            self.row_data = [DataBlock(X[rows]) for rows in self.row_blocks]
+            self.col_data = [DataBlock(X[:, cols]) for cols in self.col_blocks]
+        self._work_H: list[dict] = [{} for _ in self.col_blocks]
+        self._work_W: list[dict] = [{} for _ in self.row_blocks]
         self.parallel = count > 1
-        self._grams = [np.empty((r, r), dtype=H.dtype) for _ in range(count)]
-        self._residuals = [np.empty((r, c.stop - c.start), dtype=H.dtype) for c in self.col_blocks]
-        self._products = [np.empty_like(R) for R in self._residuals]
-        self._w_residuals = [np.empty((r, b.stop - b.start), dtype=W.dtype) for b in self.row_blocks]
         self.beta, self.beta_cap = _BETA_START, 1.0
         # where the next iteration starts, the last non-extrapolated iterates, and work
         # arrays; step() swaps them rather than allocating (fresh pages cost more than a copy)
@@ -121,16 +107,14 @@ class HALSSolver:
 
     def _objective(self, W: np.ndarray, H: np.ndarray, XHt: np.ndarray, HHt: np.ndarray) -> float:
         """½‖X − WH‖² plus penalties, from XHᵀ and HHᵀ (no product with X)."""
-        cross = float(np.vdot(W, XHt))
-        quad = float(np.vdot(W.T @ W, HHt))
-        data = max(0.5 * (self.x_sq - 2.0 * cross + quad), 0.0)
+        data = frobenius_loss(self.x_sq, float(np.vdot(W, XHt)), W.T @ W, HHt)
         return data + self.penalty_W.value(W) + self.penalty_H.value(H)
 
     def loss(self) -> float:
         """Objective at the kept iterate (W, H)."""
         if self._loss is None:
             H = self.H
-            self._loss = self._objective(self.W, H, np.asarray(self.X @ H.T), H @ H.T)
+            self._loss = self._objective(self.W, H, cross_product(self.data, H), H @ H.T)
         return self._loss
 
     # -- block updates -------------------------------------------------------
@@ -139,61 +123,43 @@ class HALSSolver:
         self, W: np.ndarray, H: np.ndarray, H_prev: np.ndarray, beta: float, H_out: np.ndarray,
         H_from: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Sweeps on the columns of H (in place) with WᵀX and WᵀW, then extrapolation.
+        """:func:`hals_h_update` on the column blocks of H (in place), then extrapolation.
 
-        Each column block forms its own slice of WᵀX (the columns of a C-ordered X
-        are a strided matrix that BLAS reads in place) and keeps it in cache for
-        its sweeps. The sweeps start from ``H_from`` if given (H receives the
-        result), else from H in place; ``H_out`` receives max(H + beta (H − H_prev), 0)
-        (H itself if beta = 0). Returns H_out H_outᵀ.
+        The sweeps start from ``H_from`` if given (H receives the result), else
+        from H in place; ``H_out`` receives max(H + beta (H − H_prev), 0) (H itself
+        if beta = 0). Returns H_out H_outᵀ.
         """
         WtW = W.T @ W
-        WtX_sparse = np.ascontiguousarray((self.XT @ W).T) if self.sparse else None
-        p = self.penalty_H
-        grams = self._grams
 
-        def block(c: int) -> np.ndarray:
+        def block(c: int) -> tuple[np.ndarray, np.ndarray]:
             cols = self.col_blocks[c]
-            Hc = H[:, cols]
-            start = Hc if H_from is None else H_from[:, cols]
-            R, BH = self._residuals[c], self._products[c]
-            if WtX_sparse is None:
-                np.matmul(W.T, self.X[:, cols], out=R)
-            else:
-                R[...] = WtX_sparse[:, cols]
-            R -= np.matmul(WtW, start, out=BH)
-            out = H_out[:, cols] if beta else Hc
-            hals_sweeps(start, R, WtW, p.l1, p.l2, self.inner_H, _DELTA, Hc, H_prev[:, cols], beta, out)
-            np.matmul(out, out.T, out=grams[c])
-            return Hc.any(axis=1)
+            return hals_h_update(
+                self.col_data[c], W, H[:, cols], WtW, self.penalty_H, self.inner_H,
+                start=None if H_from is None else H_from[:, cols], previous=H_prev[:, cols],
+                extrapolation=beta, out=H_out[:, cols], work=self._work_H[c],
+            )
 
-        alive = np.logical_or.reduce(run_tasks(block, len(self.col_blocks)))
+        grams, alive = zip(*run_tasks(block, len(self.col_blocks)))
+        alive = np.logical_or.reduce(alive)
         if not beta and H_out is not H:
             H_out[...] = H
         if not alive.all():  # a factor whose row of H died gets a tiny value, so it can recover
             H[~alive] = self.eps
             if not beta:
                 return H_out @ H_out.T
-        return summed(grams)
+        return summed(list(grams))
 
     def _update_W(self, W: np.ndarray, H: np.ndarray, HHt: np.ndarray) -> np.ndarray:
-        """Sweeps on the rows of W (in place) with XHᵀ and HHᵀ; returns XHᵀ."""
+        """:func:`hals_w_update` on the row blocks of W (in place) with XHᵀ and HHᵀ; returns XHᵀ."""
         XHt = np.empty_like(W)
-        p = self.penalty_W
 
         def block(b: int) -> None:
             rows = self.row_blocks[b]
-            if self.sparse:
-                XHt[rows] = self.X[rows] @ H.T
-            else:
-                np.matmul(self.X[rows], H.T, out=XHt[rows])
-            Wt = W[rows].T  # the rows of W are the sweeps' columns: a strided view, no copy
-            R = np.matmul(HHt, Wt, out=self._w_residuals[b])
-            np.subtract(XHt[rows].T, R, out=R)
-            hals_columns(Wt, R, HHt, p.l1, p.l2, self.inner_W, _DELTA)
+            cross_product(self.row_data[b], H, out=XHt[rows])
+            hals_w_update(W[rows], XHt[rows], HHt, self.penalty_W, self.inner_W, work=self._work_W[b])
 
         run_tasks(block, len(self.row_blocks))
-        _revive_dead_factors(W, self.eps)
+        revive_dead_factors(W, self.eps)
         return XHt
 
     def update_H(self) -> None:
