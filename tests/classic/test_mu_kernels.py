@@ -6,7 +6,7 @@ import pytest
 import scipy.sparse as sp
 
 from nmfcore.classic._fastlog import HUGE, TINY, log_normal
-from nmfcore.classic.mu import mu_exponent, relaxed_factor
+from nmfcore.classic.mu_rules import mu_exponent, relaxed_factor
 from nmfcore.classic._mu_kernels import csr_quotient_product, dense_quotient, mu_step, xlogq_sum
 
 
