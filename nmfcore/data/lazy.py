@@ -27,11 +27,15 @@ import scipy.sparse as sp
 from nmfcore.data.dataset import Dataset
 from nmfcore.data.errors import DataError, reading
 from nmfcore.data.hdf5 import HDF5_ERRORS
+from nmfcore.data.lazy_checks import lazy_problem
 from nmfcore.data.lazy_chunks import INDEX_BYTES, checked_block, open_store
 from nmfcore.data.lazy_layout import Store, anndata_layout, array_layout, tenx_layout
 from nmfcore.data.limits import human
 from nmfcore.data.limits import max_bytes as resolve_limit
 from nmfcore.utils.validation import check_dtype, check_positive_int, resolve_seed
+
+__all__ = ["LAZY_OPTIONS", "LAZY_SUFFIXES", "MAX_DENSE_CHUNK_BYTES", "TARGET_CHUNK_BYTES", "as_item_chunks",
+           "check_lazy", "chunk_items_for", "lazy_problem", "open_lazy", "subsample_items"]
 
 #: Default memory of one chunk's stored data (values and indices for sparse storage).
 TARGET_CHUNK_BYTES = 64 * 2**20
@@ -40,6 +44,8 @@ TARGET_CHUNK_BYTES = 64 * 2**20
 MAX_DENSE_CHUNK_BYTES = 512 * 2**20
 #: Suffixes :func:`open_lazy` reads; a zarr store is a folder (named ``.zarr`` or not).
 LAZY_SUFFIXES = (".h5ad", ".h5", ".hdf5", ".zarr")
+#: Keywords of :func:`open_lazy` that ``nmfcore.load(path, lazy=True)`` passes on.
+LAZY_OPTIONS = ("chunk_items", "use", "label", "dtype")
 #: Name prefix of the arrays :func:`open_lazy` builds (their chunks are checked already).
 _PREFIX = "open-lazy-"
 
@@ -213,29 +219,6 @@ def chunk_items_for(shape: tuple[int, int], nnz: int | None, itemsize: int, limi
     if align > 1 and count >= align:
         count = count // align * align
     return min(count, n)
-
-
-def lazy_problem(X: Any) -> str | None:
-    """What is wrong with a lazy ``X`` (a Dask array of item chunks), or None.
-
-    Checks what is known without computing: 2-D, non-empty, float32/float64, a single
-    chunk along the features, chunks of CSR matrices or ndarrays.
-    """
-    import dask.array as da
-    from dask.array.utils import meta_from_array
-
-    if not isinstance(X, da.Array):
-        return f"X is a {type(X).__name__}, not a Dask array"
-    if X.ndim != 2 or any(math.isnan(s) for s in X.shape) or min(X.shape) < 1:
-        return f"X has shape {X.shape}, not a non-empty 2-D matrix of known size"
-    if X.dtype not in (np.float32, np.float64):
-        return f"X has dtype {X.dtype}, not float32 or float64"
-    if X.numblocks[0] != 1:
-        return f"X has {X.numblocks[0]} chunks along the features; chunks must span every feature"
-    block = meta_from_array(X)
-    if not (isinstance(block, np.ndarray) or isinstance(block, sp.csr_matrix)):
-        return f"X's chunks are {type(block).__name__}, not CSR matrices or ndarrays"
-    return None
 
 
 def check_lazy(dataset: Dataset) -> Dataset:

@@ -136,7 +136,7 @@ class ChunkReader:
         pointers = pointers.astype(np.int64)
         first, last = int(pointers[0]), int(pointers[-1])
         problem = None
-        if first < 0 or last > self.nnz or pointers.min() < 0 or pointers.max() > self.nnz:
+        if pointers.min() < 0 or pointers.max() > self.nnz:
             problem = (f"its pointers run from {int(pointers.min())} to {int(pointers.max())}, outside "
                        f"the {self.nnz} stored entries")
         elif (np.diff(pointers) < 0).any():
@@ -154,14 +154,12 @@ class ChunkReader:
                 f"{human(self.max_bytes)}; open the file with a smaller chunk_items, or raise max_bytes="
             )
         indices = np.asarray(read(what, _slice, group, "indices", first, last))
-        values = np.asarray(read(what, _slice, group, "data", first, last))
-        problem = structure_problem(pointers - first, indices, values.size, (stop - start, self.n_features))
-        if problem:
-            raise DataError(f"{what} has an inconsistent sparse structure: {problem}; {_FIX}")
-        values = _checked_values(values, what).astype(self.dtype, copy=False)
-        # stored with pointers over the items, the arrays are a CSC features x items chunk
-        return checked_csr(values, indices, pointers - first, np.array([self.n_features, stop - start]),
-                           what=what, fmt="csc", fix=_FIX)
+        values = _checked_values(np.asarray(read(what, _slice, group, "data", first, last)), what)
+        # stored with pointers over the items, the arrays are a CSC features x items chunk;
+        # checked_csr checks the indices before SciPy converts it to CSR
+        return checked_csr(values.astype(self.dtype, copy=False), indices, pointers - first,
+                           np.array([self.n_features, stop - start]), what=what, fmt="csc",
+                           fix="write it again")
 
     def _dense(self, array: Any, start: int, stop: int, what: str) -> np.ndarray:
         if self.layout == "dense-rows":

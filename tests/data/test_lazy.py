@@ -4,6 +4,7 @@ form; item subsamples; the planted atlas writer of benchmarks/make_atlas.py."""
 
 from __future__ import annotations
 
+import pickle
 import subprocess
 import sys
 import tracemalloc
@@ -23,8 +24,8 @@ import nmfcore
 from _bad_files import tenx_h5
 from nmfcore.data import DataError
 from nmfcore.data.lazy import (
-    MAX_DENSE_CHUNK_BYTES, TARGET_CHUNK_BYTES, as_item_chunks, chunk_items_for, open_lazy,
-    subsample_items,
+    MAX_DENSE_CHUNK_BYTES, TARGET_CHUNK_BYTES, as_item_chunks, check_lazy, chunk_items_for,
+    lazy_problem, open_lazy, subsample_items,
 )
 from nmfcore.data.lazy_chunks import ChunkReader
 
@@ -95,6 +96,7 @@ def test_h5ad_dense_x_gives_dense_chunks(tmp_path):
     np.testing.assert_array_equal(ds.X.compute(), nmfcore.load(path).X)
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # zarr and anndata announce future defaults
 @pytest.mark.parametrize("zarr_format", [2, 3])
 def test_anndata_zarr_store_matches_the_same_data_as_h5ad(tmp_path, zarr_format, monkeypatch):
     adata = _adata()
@@ -153,6 +155,24 @@ def test_h5ad_layer_and_raw_are_chosen_like_load(tmp_path):
         open_lazy(path, use="bogus")
     with pytest.raises(DataError, match="label="):
         open_lazy(path, label="depth")
+
+
+def test_a_lazy_array_pickles_so_workers_on_other_processes_read_their_own_chunks(tmp_path):
+    path = _h5ad(tmp_path)
+    X = open_lazy(path, chunk_items=64).X
+    copy = pickle.loads(pickle.dumps(X))
+    np.testing.assert_array_equal(_dense(copy.compute()), _dense(X.compute()))
+
+
+def test_lazy_checks_need_one_chunk_along_features_and_float_chunks(tmp_path):
+    ds = open_lazy(_h5ad(tmp_path), chunk_items=64)
+    assert lazy_problem(ds.X) is None and check_lazy(ds) is ds
+    assert "chunks along the features" in lazy_problem(ds.X.rechunk({0: 10}))
+    assert "dtype int64" in lazy_problem(da.ones((3, 4), dtype=np.int64, chunks=(3, 2)))
+    assert "not a Dask array" in lazy_problem(np.ones((3, 4)))
+    ds.item_names = ds.item_names[:-1]
+    with pytest.raises(ValueError, match="item_names has shape"):
+        check_lazy(ds)
 
 
 # --- opening reads headers only ----------------------------------------------------------
