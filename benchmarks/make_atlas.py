@@ -24,7 +24,7 @@ Output, in the folder given (default ``benchmarks/results/atlas/``, git-ignored)
 Only one chunk of cells is in memory at a time (its dense rates and counts), so memory
 stays bounded whatever ``--cells`` is: ``--chunk`` defaults to 2^24 / genes cells
 (about 128 MiB of float64 rates). The defaults (2,000,000 cells x 2,000 genes at 5 %)
-write about 200 M non-zeros, 1.6 GB of CSR on disk.
+write about 200 M non-zeros: about 1.8 GB on disk (1.6 GB of CSR, the rest cell names).
 
 Run from the repository root: ``python benchmarks/make_atlas.py [folder] --cells N``.
 """
