@@ -7,11 +7,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from nmfcore.data.errors import DataError
-from nmfcore.data.limits import _human
+from nmfcore.data.errors import MALFORMED, DataError, reading
+from nmfcore.data.limits import MAX_RATIO, human
 from nmfcore.data.source import Source
 
-MAX_RATIO = 200
 MAX_MEMBERS = 100_000
 
 
@@ -71,14 +70,11 @@ class SafeZip:
 
     def __init__(self, source: Source, limit: int):
         self.name = source.name
-        try:
+        with reading(f"{source.name!r} is not a readable ZIP archive",
+                     "the file is truncated or corrupt: create the archive again and re-upload it",
+                     MALFORMED + (NotImplementedError,)):
             self._zip = zipfile.ZipFile(source.open())
             infos = self._zip.infolist()
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-            raise DataError(
-                f"{source.name!r} is not a readable ZIP archive ({exc}); the file is truncated "
-                "or corrupt: create the archive again and re-upload it"
-            ) from None
         if len(infos) > MAX_MEMBERS:
             raise DataError(
                 f"{source.name!r} holds {len(infos)} entries, more than the {MAX_MEMBERS} accepted; "
@@ -100,8 +96,8 @@ class SafeZip:
         total = sum(i.file_size for i in infos)
         if total > limit or total > MAX_RATIO * max(source.size, 1):
             raise DataError(
-                f"{source.name!r} declares {_human(total)} of uncompressed content from a "
-                f"{_human(source.size)} archive (limit {_human(min(limit, MAX_RATIO * source.size))}); "
+                f"{source.name!r} declares {human(total)} of uncompressed content from a "
+                f"{human(source.size)} archive (limit {human(min(limit, MAX_RATIO * source.size))}); "
                 "this looks like a ZIP bomb, so nothing was extracted. Upload the files "
                 "uncompressed or in smaller archives"
             )
@@ -115,14 +111,11 @@ class SafeZip:
 
     def read(self, member: Member) -> bytes:
         """Extract one member, never reading past its declared size."""
-        try:
+        with reading(f"{member.name!r} in {self.name!r} cannot be extracted",
+                     "the archive is corrupt: create it again and re-upload it",
+                     MALFORMED + (NotImplementedError,)):
             with self._zip.open(member.name) as fh:
                 data = fh.read(member.size + 1)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
-            raise DataError(
-                f"{member.name!r} in {self.name!r} cannot be extracted ({exc}); the archive is "
-                "corrupt: create it again and re-upload it"
-            ) from None
         if len(data) > member.size:
             raise DataError(
                 f"{member.name!r} in {self.name!r} is larger than its declared size; the archive "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import tokenize
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,25 +13,25 @@ import scipy.io
 import scipy.sparse as sp
 
 from nmfcore.data.archive import SafeZip
-from nmfcore.data.errors import DataError
-from nmfcore.data.limits import check_dense_size, check_sparse_size
+from nmfcore.data.errors import MALFORMED, DataError, reading
+from nmfcore.data.limits import check_dense_size, check_claimed_size
 from nmfcore.data.source import Source
+from nmfcore.data.sparse import checked_csr, checked_sparse
 
 _SPARSE_KEYS = {"format", "shape", "data", "indices", "indptr"}
+#: Fewest bytes of one MatrixMarket entry line: "1 1\n" (a pattern entry) and "1\n".
+_MTX_ENTRY_BYTES = {"coordinate": 4, "array": 2}
 
 
-def _npy_header(fh: io.BufferedIOBase, what: str) -> tuple[tuple[int, ...], np.dtype]:
-    try:
+def _npy_header(fh: io.BytesIO, what: str) -> tuple[tuple[int, ...], np.dtype]:
+    with reading(f"{what} is not a readable .npy array",
+                 "the file is truncated or corrupt: save it again with numpy.save",
+                 MALFORMED + (SyntaxError, TypeError, tokenize.TokenError)):
         version = np.lib.format.read_magic(fh)
         if version == (1, 0):
             shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
         else:
             shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
-    except (ValueError, OSError, EOFError) as exc:
-        raise DataError(
-            f"{what} is not a readable .npy array ({exc}); the file is truncated or corrupt: "
-            "save it again with numpy.save"
-        ) from None
     if dtype.hasobject:
         raise DataError(
             f"{what} holds Python objects (dtype {dtype}), which could only be read by "
@@ -41,7 +42,8 @@ def _npy_header(fh: io.BufferedIOBase, what: str) -> tuple[tuple[int, ...], np.d
 
 
 def read_npy(data: bytes, what: str, limit: int) -> np.ndarray:
-    """Read a ``.npy`` array, checking its header (no objects, size under ``limit``) first.
+    """Read a ``.npy`` array, checking its header (no objects, size under ``limit`` and
+    within the file) first.
 
     Returns
     -------
@@ -49,16 +51,12 @@ def read_npy(data: bytes, what: str, limit: int) -> np.ndarray:
         Any shape, numeric dtype.
     """
     fh = io.BytesIO(data)
-    shape, _ = _npy_header(fh, what)
-    check_dense_size(shape, limit, what)
+    shape, dtype = _npy_header(fh, what)
+    check_claimed_size(shape, what=what, limit=limit, file_size=len(data) - fh.tell(),
+                       stored_itemsize=dtype.itemsize)
     fh.seek(0)
-    try:
+    with reading(f"{what} cannot be read", "the file is truncated or corrupt: save it again with numpy.save"):
         return np.load(fh, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise DataError(
-            f"{what} cannot be read ({exc}); the file is truncated or corrupt: save it again "
-            "with numpy.save"
-        ) from None
 
 
 def read_npz(source: Source, limit: int) -> dict[str, np.ndarray | sp.csr_matrix]:
@@ -79,21 +77,22 @@ def read_npz(source: Source, limit: int) -> dict[str, np.ndarray | sp.csr_matrix
             "scipy.sparse.save_npz"
         )
     if _SPARSE_KEYS <= set(arrays):
-        fmt = arrays["format"].item()
-        fmt = fmt.decode() if isinstance(fmt, bytes) else str(fmt)
-        try:
-            matrix = {"csr": sp.csr_matrix, "csc": sp.csc_matrix}[fmt](
-                (arrays["data"], arrays["indices"], arrays["indptr"]),
-                shape=tuple(int(s) for s in arrays["shape"]),
-            )
-            matrix.check_format(full_check=True)
-        except (KeyError, ValueError, TypeError) as exc:
+        fix = "save it again with scipy.sparse.save_npz"
+        fmt = arrays["format"]
+        fmt = fmt.item() if fmt.size == 1 else None
+        fmt = fmt.decode("utf-8", "replace") if isinstance(fmt, bytes) else str(fmt)
+        if fmt not in ("csr", "csc"):
             raise DataError(
-                f"{source.name!r} looks like a SciPy sparse matrix but is inconsistent ({exc}); "
-                "save it again with scipy.sparse.save_npz"
-            ) from None
+                f"{source.name!r} looks like a SciPy sparse matrix but is inconsistent (its "
+                f"format {fmt[:20]!r} is not 'csr' or 'csc'); {fix}"
+            )
+        shape = np.ravel(arrays["shape"])
+        if shape.size == 2 and shape.dtype.kind in "iu":
+            check_claimed_size(shape, what=repr(source.name), limit=limit, nnz=arrays["data"].size)
+        matrix = checked_csr(arrays["data"], arrays["indices"], arrays["indptr"], shape,
+                             what=repr(source.name), fmt=fmt, fix=fix)
         others = {k: v for k, v in arrays.items() if k not in _SPARSE_KEYS}
-        return {"X": matrix.tocsr(), **others}
+        return {"X": matrix, **others}
     return arrays
 
 
@@ -114,38 +113,48 @@ def largest_key(arrays: dict[str, np.ndarray | sp.spmatrix], key: str | None, na
     return max(candidates, key=lambda k: np.prod(candidates[k].shape))
 
 
-def read_mtx_header(data: bytes, what: str, limit: int) -> None:
-    """Check a MatrixMarket header: real or integer values, declared size within ``limit``."""
-    try:
-        rows, cols, entries, layout, field, _ = scipy.io.mminfo(io.BytesIO(data))
-    except (ValueError, OSError, EOFError, IndexError) as exc:
+def read_mtx_header(data: bytes, what: str, limit: int) -> str:
+    """Check a MatrixMarket header: real or integer values, declared size within ``limit``
+    and within the file. Returns the layout, "coordinate" or "array"."""
+    if b"\x00" in data:
+        # MatrixMarket is text; SciPy's fast_matrix_market parser writes out of bounds
+        # (and crashes the interpreter) on a NUL byte after a number
         raise DataError(
-            f"{what} is not a valid MatrixMarket file ({exc}); it should start with "
-            "'%%MatrixMarket matrix coordinate real general': save it with scipy.io.mmwrite"
-        ) from None
+            f"{what} contains NUL bytes, so it is not MatrixMarket text; the file is corrupt "
+            "or binary: save it again with scipy.io.mmwrite"
+        )
+    with reading(f"{what} is not a valid MatrixMarket file",
+                 "it should start with '%%MatrixMarket matrix coordinate real general': save "
+                 "it with scipy.io.mmwrite"):
+        rows, cols, entries, layout, field, symmetry = scipy.io.mminfo(io.BytesIO(data))
     if field == "complex":
         raise DataError(f"{what} holds complex numbers; NMF needs real, nonnegative values")
+    if layout not in _MTX_ENTRY_BYTES:
+        raise DataError(f"{what} has the layout {layout!r}; MatrixMarket files are 'coordinate' or 'array'")
+    mirrored = symmetry != "general"  # the reader writes the other triangle too
     if layout == "coordinate":
-        check_sparse_size(entries, limit, what)
+        check_claimed_size((rows, cols), what=what, limit=limit,
+                           nnz=entries * (2 if mirrored else 1), file_size=len(data),
+                           stored_itemsize=_MTX_ENTRY_BYTES[layout] / (2 if mirrored else 1))
     else:
-        check_dense_size((rows, cols), limit, what)
+        check_claimed_size((rows, cols), what=what, limit=limit, file_size=len(data),
+                           stored_itemsize=_MTX_ENTRY_BYTES[layout] / (2 if mirrored else 1))
+    return layout
 
 
 def read_mtx(data: bytes, what: str, limit: int) -> sp.csr_matrix | np.ndarray:
-    """Read a MatrixMarket matrix, checking its declared size first.
+    """Read a MatrixMarket matrix, checking its declared size first and its indices after.
 
     Returns
     -------
     csr_matrix (coordinate format) or ndarray (array format), in the file's orientation.
     """
     read_mtx_header(data, what, limit)
-    try:
+    with reading(f"{what} cannot be read", "the file is truncated or corrupt: write it again"):
         matrix = scipy.io.mmread(io.BytesIO(data))
-    except (ValueError, OSError, EOFError, IndexError) as exc:
-        raise DataError(
-            f"{what} cannot be read ({exc}); the file is truncated or corrupt: write it again"
-        ) from None
-    return sp.csr_matrix(matrix) if sp.issparse(matrix) else np.asarray(matrix)
+    if sp.issparse(matrix):
+        return checked_sparse(matrix, what=what, fix="write it again with scipy.io.mmwrite")
+    return np.asarray(matrix)
 
 
 @dataclass

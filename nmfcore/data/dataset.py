@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from nmfcore.data.sparse import structure_problem
+
 KINDS = ("images", "text", "hyperspectral", "scrna", "matrix")
 
 
@@ -64,6 +66,67 @@ class Dataset:
     def is_sparse(self) -> bool:
         """True when ``X`` is a SciPy sparse matrix."""
         return sp.issparse(self.X)
+
+    def check(self) -> "Dataset":
+        """Check the invariants every loader guarantees, and return the data set.
+
+        ``X`` is a 2-D float32/float64 array or CSR matrix with a valid structure, its
+        entries finite and nonnegative; names, labels, annotations and wavelengths have
+        one entry per feature or item; ``image_shape`` and ``spatial_shape`` multiply to
+        the number of features and items.
+
+        Raises
+        ------
+        ValueError
+            Naming the first invariant that does not hold (a bug in whatever built the
+            data set, never a property of a user's file).
+        """
+        problem = self._problem()
+        if problem:
+            raise ValueError(f"Dataset invariant broken: {problem}")
+        return self
+
+    def _problem(self) -> str | None:
+        if self.kind not in KINDS:
+            return f"kind {self.kind!r} is not one of {KINDS}"
+        X = self.X
+        if sp.issparse(X):
+            if X.format != "csr":
+                return f"X is a sparse {X.format} matrix, not CSR"
+            problem = structure_problem(X.indptr, X.indices, X.data.size, X.shape)
+            if problem:
+                return f"X's sparse structure is inconsistent: {problem}"
+            values = X.data
+        elif isinstance(X, np.ndarray):
+            values = X
+        else:
+            return f"X is a {type(X).__name__}, not an ndarray or CSR matrix"
+        if X.ndim != 2 or min(X.shape) < 1:
+            return f"X has shape {X.shape}, not a non-empty 2-D matrix"
+        if X.dtype not in (np.float32, np.float64):
+            return f"X has dtype {X.dtype}, not float32 or float64"
+        if values.size:
+            # min and max propagate NaN, so two passes check finiteness without a temporary
+            low, high = values.min(), values.max()
+            if not (np.isfinite(low) and np.isfinite(high)):
+                return "X has NaN or infinite entries"
+            if low < 0:
+                return f"X has negative entries (minimum {float(low):g})"
+        m, n = X.shape
+        per_item = {"item_names": self.item_names, "labels": self.labels,
+                    **{f"label_options[{k!r}]": v for k, v in self.label_options.items()}}
+        per_feature = {"feature_names": self.feature_names, "wavelengths": self.wavelengths}
+        for count, axis, arrays in ((n, "items", per_item), (m, "features", per_feature)):
+            for name, array in arrays.items():
+                if array is not None and np.shape(array) != (count,):
+                    return f"{name} has shape {np.shape(array)} but there are {count} {axis}"
+        for name, shape, count in (("image_shape", self.image_shape, m),
+                                   ("spatial_shape", self.spatial_shape, n)):
+            if shape is not None and (len(shape) != 2 or int(np.prod(shape)) != count):
+                return f"{name} {shape} does not multiply to {count}"
+        if not isinstance(self.meta, dict):
+            return "meta is not a dict"
+        return None
 
     def with_labels(self, name: str | None) -> "Dataset":
         """A copy whose ``labels`` are ``label_options[name]`` (None removes them).

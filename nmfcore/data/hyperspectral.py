@@ -14,10 +14,10 @@ import numpy as np
 from PIL import ImageSequence
 
 from nmfcore.data.dataset import Dataset
-from nmfcore.data.errors import DataError
-from nmfcore.data.limits import check_dense_size
+from nmfcore.data.errors import DataError, reading
+from nmfcore.data.limits import check_claimed_size
 from nmfcore.data.source import Source
-from nmfcore.data.validate import finish
+from nmfcore.data.validate import finish, require_numeric
 
 PIXEL_ORDERS = ("F", "C")
 
@@ -100,8 +100,10 @@ def from_bands_by_pixels(
     """
     if pixel_order not in PIXEL_ORDERS:
         raise ValueError(f"pixel_order={pixel_order!r} is not valid; choose 'F' (MATLAB) or 'C'")
-    V = np.asarray(V)
+    V = require_numeric(np.asarray(V), origin)
     bands, n_pixels = V.shape
+    if V.size == 0:
+        raise DataError(f"{origin} has {bands} bands and {n_pixels} pixels, so there is nothing to factorise")
     shape = _shape_pair(spatial_shape, "spatial_shape")
     if shape is None:
         side = int(round(np.sqrt(n_pixels)))
@@ -121,6 +123,11 @@ def from_bands_by_pixels(
     if pixel_order == "F":
         X = V.reshape(bands, shape[0], shape[1], order="F").reshape(bands, n_pixels)
         steps.append("reordered pixels from column-major (MATLAB) to row-major")
+    if max_value is not None and not (np.isfinite(max_value) and max_value > 0):
+        raise DataError(
+            f"{origin} gives the maximum value {max_value!r}, which is not a positive number; "
+            "fix maxValue in the file, or pass max_value="
+        )
     if X.dtype.kind in "iub":
         scale = float(max_value) if max_value else float(X.max() or 1)
         X = X.astype(np.float64) / scale
@@ -143,7 +150,10 @@ def from_bands_by_pixels(
         X = X[keep]
     wl = None
     if wavelengths is not None:
-        wl = np.asarray(wavelengths, dtype=float).ravel()
+        wl = np.asarray(wavelengths).ravel()
+        if wl.dtype.kind not in "biuf":
+            raise DataError(f"the wavelengths of {origin} are {wl.dtype} values, not numbers; fix them")
+        wl = wl.astype(float)
         if wl.size != bands:
             raise DataError(f"{origin} has {bands} bands but {wl.size} wavelengths; fix the header")
         wl = wl[keep]
@@ -160,18 +170,32 @@ def from_bands_by_pixels(
 
 def from_tiff(source: Source, *, limit: int, **options: Any) -> Dataset:
     """Load a multi-page TIFF whose pages are the bands of a scene."""
-    from nmfcore.data.images import _open
+    from nmfcore.data.images import DECODE_ERRORS, claimed_pixels, open_image
 
-    image = _open(source)
-    pages = getattr(image, "n_frames", 1)
-    check_dense_size((image.size[1], image.size[0], pages), limit, repr(source.name))
-    try:
-        cube = np.stack([np.asarray(page) for page in ImageSequence.Iterator(image)], axis=-1)
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise DataError(f"{source.name!r} cannot be decoded ({exc}); the TIFF is corrupt: save it again") from None
-    if cube.ndim != 3:
-        raise DataError(f"{source.name!r} has colour pages; save one grey band per page")
-    return from_cube(cube, origin=repr(source.name), **options)
+    image = open_image(source)
+    name = repr(source.name)
+    with reading(f"{name} cannot be decoded", "the TIFF is corrupt: save it again", DECODE_ERRORS):
+        pages = image.n_frames
+    claimed_pixels(image, source, limit, pages=pages)
+    first = (image.size, image.mode)
+    cube = None
+    with reading(f"{name} cannot be decoded", "the TIFF is corrupt: save it again", DECODE_ERRORS):
+        for band, page in enumerate(ImageSequence.Iterator(image)):
+            if band >= pages:
+                break
+            if (page.size, page.mode) != first:
+                raise DataError(
+                    f"page {band} of {name} is {page.size[1]} x {page.size[0]} {page.mode} but page 0 "
+                    f"is {first[0][1]} x {first[0][0]} {first[1]}; every band must have the same "
+                    "size and type"
+                )
+            pixels = np.asarray(page)
+            if cube is None:
+                if pixels.ndim != 2:
+                    raise DataError(f"{name} has colour pages; save one grey band per page")
+                cube = np.empty(pixels.shape + (pages,), dtype=pixels.dtype)
+            cube[..., band] = pixels
+    return from_cube(cube, origin=name, **options)
 
 
 _ENVI_TYPES = {1: "u1", 2: "i2", 3: "i4", 4: "f4", 5: "f8", 12: "u2", 13: "u4", 14: "i8", 15: "u8"}
@@ -193,38 +217,62 @@ def _list(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.strip("{}").split(",") if v.strip()]
 
 
+def _header_int(fields: dict[str, str], key: str, name: str, default: str | None = None) -> int:
+    value = fields.get(key, default)
+    if value is None:
+        raise DataError(
+            f"the ENVI header of {name!r} lacks {key!r}; it needs lines, samples, bands and a "
+            "'data type' (1, 2, 3, 4, 5, 12, 13, 14 or 15)"
+        )
+    try:
+        return int(value)
+    except ValueError:
+        raise DataError(
+            f"the ENVI header of {name!r} has {key} = {value[:40]!r}, which is not a whole number; "
+            "fix the header"
+        ) from None
+
+
 def from_envi(header: str, data: bytes, *, name: str, limit: int, **options: Any) -> Dataset:
     """Load an ENVI scene from its header text and raw data bytes."""
     fields = parse_envi_header(header)
-    try:
-        rows, cols, bands = (int(fields[k]) for k in ("lines", "samples", "bands"))
-        dtype = np.dtype(_ENVI_TYPES[int(fields["data type"])])
-    except KeyError as exc:
+    rows, cols, bands = (_header_int(fields, k, name) for k in ("lines", "samples", "bands"))
+    code = _header_int(fields, "data type", name)
+    if code not in _ENVI_TYPES:
         raise DataError(
-            f"the ENVI header of {name!r} lacks or has an unsupported {exc}; it needs lines, "
-            "samples, bands and a real 'data type' (1, 2, 3, 4, 5, 12, 13, 14 or 15)"
-        ) from None
-    dtype = dtype.newbyteorder(">" if fields.get("byte order", "0") == "1" else "<")
-    interleave = fields.get("interleave", "bsq").lower()
-    offset = int(fields.get("header offset", "0"))
-    check_dense_size((rows, cols, bands), limit, repr(name))
-    needed = offset + rows * cols * bands * dtype.itemsize
-    if len(data) < needed:
-        raise DataError(
-            f"the ENVI data of {name!r} has {len(data)} bytes but the header describes "
-            f"{needed}; the data file is truncated or belongs to another header"
+            f"the ENVI header of {name!r} has the unsupported data type {code}; it must be "
+            "1, 2, 3, 4, 5, 12, 13, 14 or 15"
         )
-    flat = np.frombuffer(data, dtype=dtype, count=rows * cols * bands, offset=offset)
+    byte_order = _header_int(fields, "byte order", name, "0")
+    if byte_order not in (0, 1):
+        raise DataError(f"the ENVI header of {name!r} has byte order = {byte_order}; it must be 0 or 1")
+    dtype = np.dtype(_ENVI_TYPES[code]).newbyteorder(">" if byte_order == 1 else "<")
+    interleave = fields.get("interleave", "bsq").lower()
     layouts = {"bsq": ((bands, rows, cols), (1, 2, 0)), "bil": ((rows, bands, cols), (0, 2, 1)),
                "bip": ((rows, cols, bands), (0, 1, 2))}
     if interleave not in layouts:
         raise DataError(f"interleave={interleave!r} in {name!r} is not bsq, bil or bip")
+    offset = _header_int(fields, "header offset", name, "0")
+    if not 0 <= offset <= len(data):
+        raise DataError(
+            f"the ENVI header of {name!r} has header offset = {offset}, outside its "
+            f"{len(data)}-byte data file; fix the header"
+        )
+    check_claimed_size((rows, cols, bands), what=f"the ENVI data of {name!r}", limit=limit,
+                       file_size=len(data) - offset, stored_itemsize=dtype.itemsize,
+                       fix="the data file is truncated or belongs to another header")
+    flat = np.frombuffer(data, dtype=dtype, count=rows * cols * bands, offset=offset)
     shape, axes = layouts[interleave]
     cube = flat.reshape(shape).transpose(axes).astype(dtype.newbyteorder("="))
-    wavelengths = _list(fields.get("wavelength"))
-    bbl = _list(fields.get("bbl"))
-    options.setdefault("wavelengths", [float(w) for w in wavelengths] if wavelengths else None)
-    return from_cube(cube, origin=repr(name), bad_band_list=[float(b) for b in bbl] if bbl else None,
-                     **options)
+    options.setdefault("wavelengths", _numbers(fields, "wavelength", name))
+    return from_cube(cube, origin=repr(name), bad_band_list=_numbers(fields, "bbl", name), **options)
 
 
+def _numbers(fields: dict[str, str], key: str, name: str) -> list[float] | None:
+    values = _list(fields.get(key))
+    if not values:
+        return None
+    try:
+        return [float(v) for v in values]
+    except ValueError:
+        raise DataError(f"the {key} list in the ENVI header of {name!r} holds text, not numbers; fix the header") from None

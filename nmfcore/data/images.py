@@ -12,28 +12,38 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageMode
 
 from nmfcore.data.dataset import Dataset
-from nmfcore.data.errors import DataError
-from nmfcore.data.limits import check_dense_size
+from nmfcore.data.errors import MALFORMED, DataError, reading
+from nmfcore.data.limits import IMAGE_RATIO, check_claimed_size, check_dense_size
 from nmfcore.data.source import IMAGE_SUFFIXES, Source
-from nmfcore.data.validate import finish
+from nmfcore.data.validate import finish, require_numeric
 
 _INTEGER_RANGES = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
 
-def _open(source: Source) -> Image.Image:
+#: What Pillow raises for a malformed image: OSError (truncated data, decoder errors,
+#: unidentified formats), SyntaxError (broken chunk structure), TypeError (a TIFF page
+#: without dimensions), ValueError, EOFError, struct.error and friends.
+DECODE_ERRORS = MALFORMED + (SyntaxError, TypeError)
+
+
+def open_image(source: Source) -> Image.Image:
+    """Open an image file lazily (nothing decoded yet), refusing decompression bombs.
+
+    Raises
+    ------
+    DataError
+        An unreadable file, or one declaring more pixels than Pillow's bomb limit.
+    """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(source.open())
-        return image
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise DataError(
-            f"{source.name!r} is not a readable image ({exc}); the file is truncated or "
-            "corrupt: export it again as PNG or JPEG"
-        ) from None
+            with reading(f"{source.name!r} is not a readable image",
+                         "the file is truncated or corrupt: export it again as PNG or JPEG",
+                         DECODE_ERRORS):
+                return Image.open(source.open())
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
         raise DataError(
             f"{source.name!r} declares an enormous pixel count (a decompression bomb); "
@@ -41,19 +51,36 @@ def _open(source: Source) -> Image.Image:
         ) from None
 
 
+def claimed_pixels(image: Image.Image, source: Source, limit: int, pages: int = 1) -> None:
+    """Check an opened image's declared size against its file and the memory limit.
+
+    Raises
+    ------
+    DataError
+        More pixels than the file can encode (even at :data:`IMAGE_RATIO` compression),
+        or more than ``limit`` bytes as float64.
+    """
+    width, height = image.size
+    if image.mode == "1":
+        stored = 1 / 8
+    else:
+        mode = ImageMode.getmode(image.mode)
+        stored = len(mode.bands) * np.dtype(mode.typestr).itemsize
+    check_claimed_size((height, width) + ((pages,) if pages > 1 else ()), what=repr(source.name),
+                       limit=limit, file_size=source.size, stored_itemsize=stored,
+                       ratio=IMAGE_RATIO, names=False,
+                       fix="the image is truncated or corrupt: export it again")
+
+
 def _grey(image: Image.Image, name: str) -> np.ndarray:
-    try:
+    with reading(f"{name!r} cannot be decoded",
+                 "the image is truncated or corrupt: export it again", DECODE_ERRORS):
         if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
             pixels = np.asarray(image)
             if image.mode.startswith("I;16"):
                 return pixels.astype(np.float64) / 65535.0
             return pixels.astype(np.float64)
         return np.asarray(image.convert("L"), dtype=np.float64) / 255.0
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise DataError(
-            f"{name!r} cannot be decoded ({exc}); the image is truncated or corrupt: "
-            "export it again"
-        ) from None
 
 
 def _resize(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -120,7 +147,9 @@ def from_files(sources: Sequence[Source], *, size: Any = None, resize: bool = Tr
         X of shape (h * w, n_images), ``image_shape`` (h, w).
     """
     size = _check_size(size)
-    opened = [_open(s) for s in sources]
+    opened = [open_image(s) for s in sources]
+    for image, source in zip(opened, sources):
+        claimed_pixels(image, source, limit)
     shapes = [(im.size[1], im.size[0]) for im in opened]
     names = [s.name for s in sources]
     target, note = _common_size(shapes, names, size, resize)
@@ -160,7 +189,9 @@ def from_array(array: np.ndarray, *, layout: str, image_shape: Any = None, order
     -------
     Dataset
     """
-    array = np.asarray(array)
+    array = require_numeric(np.asarray(array), origin)
+    if array.size == 0 or (array.ndim == 4 and array.shape[-1] == 0):
+        raise DataError(f"{origin} has shape {array.shape}, which holds no pixels; there is nothing to factorise")
     scale = _INTEGER_RANGES.get(array.dtype)
     if array.ndim == 2:
         n_pixels = array.shape[0]

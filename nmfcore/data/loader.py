@@ -12,12 +12,12 @@ import scipy.sparse as sp
 from nmfcore.data import arrays, hyperspectral, images, scrna, text
 from nmfcore.data.archive import SafeZip
 from nmfcore.data.dataset import KINDS, Dataset
-from nmfcore.data.errors import DataError
-from nmfcore.data.limits import check_dense_size
+from nmfcore.data.errors import DataError, reading
+from nmfcore.data.limits import MAX_EXTENT, check_dense_size
 from nmfcore.data.limits import max_bytes as resolve_limit
 from nmfcore.data.matlab import MatFile
 from nmfcore.data.source import Source, as_source, detect_format
-from nmfcore.data.validate import finish
+from nmfcore.data.validate import finish, per_item
 
 _CHECKS = ("nan", "negative")
 OPTIONS = {
@@ -89,16 +89,16 @@ def load(source: Any, kind: str | None = None, *, max_bytes: int | None = None,
             raise DataError("no files were given; choose at least two image files")
         headers = [s for s in sources if s.suffix == ".hdr"]
         if headers:
-            return _envi_pair(headers[0], sources, kind, limit, options)
+            return _envi_pair(headers[0], sources, kind, limit, options).check()
         dataset = _image_files(sources, kind, limit, options, origin=f"{len(sources)} files")
-        return _note(dataset, "several files", "images", "a list of files is an image collection")
+        return _note(dataset, "several files", "images", "a list of files is an image collection").check()
     src = as_source(source, name)
     fmt = detect_format(src)
     reader = _READERS[fmt]
     dataset = reader(src, kind, limit, options)
     dataset.meta.setdefault("source", src.name)
     dataset.meta.setdefault("format", fmt)
-    return dataset
+    return dataset.check()
 
 
 def _note(dataset: Dataset, fmt: str, kind: str, reason: str) -> Dataset:
@@ -138,7 +138,9 @@ def _image_files(sources: list[Source], kind: str | None, limit: int, options: d
 
 def _read_image(src: Source, kind: str | None, limit: int, options: dict[str, Any]) -> Dataset:
     if src.suffix in (".tif", ".tiff") and kind != "images":
-        frames = getattr(images._open(src), "n_frames", 1)
+        with reading(f"{src.name!r} cannot be decoded", "the TIFF is corrupt: save it again",
+                     images.DECODE_ERRORS):
+            frames = getattr(images.open_image(src), "n_frames", 1)
         if frames > 1 or kind == "hyperspectral":
             _require(kind, ("hyperspectral",), repr(src.name))
             dataset = hyperspectral.from_tiff(
@@ -224,6 +226,11 @@ def _from_2d(X: Any, kind: str, origin: str, options: dict[str, Any], *, limit: 
             check_dense_size(X.shape, limit, origin)
             X = X.toarray()
         X = np.asarray(X)
+        if X.ndim not in (2, 3):
+            raise DataError(
+                f"{origin} has {X.ndim} dimension(s); a hyperspectral scene is a rows x cols x "
+                "bands cube or a bands x pixels matrix"
+            )
         cube_options = _pick(options, _CUBE_OPTIONS)
         cube_options.setdefault("wavelengths", fields.get("wavelengths"))
         cube_options.setdefault("max_value", fields.get("max_value"))
@@ -241,7 +248,9 @@ def _from_2d(X: Any, kind: str, origin: str, options: dict[str, Any], *, limit: 
     if kind == "text":
         terms = options.get("vocabulary", terms)
         if isinstance(terms, (str, Path)):
-            terms = [t.strip() for t in Path(terms).read_text().splitlines() if t.strip()]
+            terms = _vocabulary_file(Path(terms))
+        elif terms is not None:
+            terms = [str(t) for t in np.ravel(np.asarray(terms, dtype=object))]
         documents_are = options.get("documents_are")
         if documents_are is None:
             documents_are = "columns" if terms is not None and len(terms) == X.shape[0] != X.shape[1] else "rows"
@@ -268,6 +277,13 @@ def _from_2d(X: Any, kind: str, origin: str, options: dict[str, Any], *, limit: 
                   meta={"orientation": "as in the file (columns are the items)"}, **checks)
 
 
+def _vocabulary_file(path: Path) -> list[str]:
+    """The terms of a word list, one per line (a tab ends the term, as in 10x features.tsv)."""
+    with reading(f"the vocabulary {path.name!r} cannot be read", "save it as UTF-8 text, one term per line"):
+        lines = path.read_bytes().decode("utf-8").splitlines()
+    return [line.split("\t")[0].strip() for line in lines if line.strip()]
+
+
 def _read_npy(src: Source, kind: str | None, limit: int, options: dict[str, Any]) -> Dataset:
     array = arrays.read_npy(src.read(), repr(src.name), limit)
     detected = kind or ("matrix" if array.ndim == 2 else "images")
@@ -283,7 +299,7 @@ def _read_npz(src: Source, kind: str | None, limit: int, options: dict[str, Any]
     def extra(*names: str) -> Any:
         return next((found[n] for n in names if n in found and n != key), None)
 
-    shape_of = {k: tuple(int(s) for s in np.ravel(found[k])) for k in ("image_shape", "spatial_shape") if k in found}
+    shape_of = {k: _stored_shape(found[k], f"{k} in {src.name!r}", k) for k in ("image_shape", "spatial_shape") if k in found}
     if kind:
         detected, reason = kind, "chosen by the user"
     elif sp.issparse(X) or extra(*_TERM_NAMES) is not None:
@@ -299,10 +315,27 @@ def _read_npz(src: Source, kind: str | None, limit: int, options: dict[str, Any]
         X, detected, f"{key!r} in {src.name!r}", options, limit=limit, terms=extra(*_TERM_NAMES),
         items=extra("documents", "item_names"), features=extra("feature_names"),
         labels=labels, wavelengths=extra(*_WAVELENGTH_NAMES), **shape_of)
-    if labels is not None and dataset.labels is None:
-        dataset.labels = np.asarray(labels).ravel()
-        dataset.label_options = {"labels": dataset.labels}
+    _attach_labels(dataset, labels, f"{key!r} in {src.name!r}")
     return _note(dataset, f".npz array {key!r}", detected, reason)
+
+
+def _stored_shape(value: np.ndarray, what: str, option: str) -> tuple[int, int]:
+    """An (h, w) or (rows, cols) pair stored in a file (as integers or MATLAB doubles), checked."""
+    shape = np.ravel(value)
+    if (shape.size != 2 or shape.dtype.kind not in "iuf" or not np.isfinite(shape).all()
+            or (shape < 1).any() or (shape != np.round(shape)).any() or (shape > MAX_EXTENT).any()):
+        raise DataError(
+            f"{what} is {shape.tolist()!r}, not a pair of positive whole numbers; fix it, or "
+            f"pass {option}= explicitly"
+        )
+    return int(shape[0]), int(shape[1])
+
+
+def _attach_labels(dataset: Dataset, labels: Any, origin: str) -> None:
+    """Offer a label vector found beside the data, when the reader has not used it."""
+    if labels is not None and dataset.labels is None:
+        dataset.labels = per_item(labels, dataset.shape[1], origin)
+        dataset.label_options = {"labels": dataset.labels}
 
 
 def _read_mat(src: Source, kind: str | None, limit: int, options: dict[str, Any]) -> Dataset:
@@ -326,7 +359,8 @@ def _read_mat(src: Source, kind: str | None, limit: int, options: dict[str, Any]
     fields: dict[str, Any] = {}
     if detected == "hyperspectral":
         if X.ndim == 2 and n_rows and n_cols:
-            fields["spatial_shape"] = (int(n_rows), int(n_cols))
+            fields["spatial_shape"] = _stored_shape(np.array([n_rows, n_cols]), f"nRow/nCol in {src.name!r}",
+                                                    "spatial_shape")
             if X.shape[0] == n_rows * n_cols and X.shape[1] != n_rows * n_cols:
                 X = X.T
         elif X.ndim == 2 and X.shape[0] > X.shape[1]:
@@ -343,9 +377,8 @@ def _read_mat(src: Source, kind: str | None, limit: int, options: dict[str, Any]
                        and max(v.shape) == v.size), None)
     dataset = _from_2d(X, detected, f"{key!r} in {src.name!r}", options, limit=limit, labels=labels,
                        pixel_order="F", layout="hwn", **fields)
-    if labels is not None and dataset.labels is None and detected != "hyperspectral":
-        dataset.labels = np.asarray(labels).ravel()
-        dataset.label_options = {"labels": dataset.labels}
+    if detected != "hyperspectral":
+        _attach_labels(dataset, labels, f"{key!r} in {src.name!r}")
     dataset.meta["variable"] = note
     return _note(dataset, "MATLAB v7.3" if mat.hdf5 else "MATLAB v5", detected, reason)
 

@@ -9,14 +9,22 @@ import numpy as np
 import scipy.io
 import scipy.sparse as sp
 
-from nmfcore.data.errors import DataError
-from nmfcore.data.limits import check_dense_size
+from nmfcore.data.errors import MALFORMED, DataError, reading
+from nmfcore.data.hdf5 import check_datasets, open_hdf5
+from nmfcore.data.limits import DEFLATE_RATIO, check_claimed_size
+from nmfcore.data.matv5 import check_variable
 from nmfcore.data.source import Source
+from nmfcore.data.sparse import checked_csr, checked_sparse
 
 _NUMERIC_CLASSES = {
     "double", "single", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64",
     "uint64", "logical", "sparse",
 }
+_CLASS_BYTES = {"double": 8, "single": 4, "int8": 1, "uint8": 1, "int16": 2, "uint16": 2,
+                "int32": 4, "uint32": 4, "int64": 8, "uint64": 8, "logical": 1}
+#: scipy.io's MATLAB reader raises MatReadError, and TypeError or NotImplementedError for
+#: element types and layouts it cannot decode, besides the usual malformed-input errors.
+_MAT_ERRORS = MALFORMED + (scipy.io.matlab.MatReadError, TypeError, NotImplementedError)
 
 
 @dataclass(frozen=True)
@@ -29,16 +37,19 @@ class Variable:
     shape : tuple of int
         In MATLAB's orientation (rows, cols, ...).
     sparse : bool
+    cls : str
+        MATLAB class, e.g. "double" or "uint16".
     """
 
     name: str
     shape: tuple[int, ...]
     sparse: bool
+    cls: str = "double"
 
     @property
     def size(self) -> int:
         """Number of entries."""
-        return int(np.prod(self.shape))
+        return int(np.prod([float(s) for s in self.shape]))
 
 
 class MatFile:
@@ -48,7 +59,8 @@ class MatFile:
     ----------
     source : Source
     limit : int
-        Memory limit in bytes; a dense variable larger than this is refused before loading.
+        Memory limit in bytes; a variable whose claimed size is larger than this, or than
+        the file can hold, is refused before loading.
 
     Raises
     ------
@@ -61,92 +73,121 @@ class MatFile:
         self.limit = limit
         head = source.head(128)
         self.hdf5 = len(head) >= 128 and head[124:128] in (b"\x00\x02IM", b"\x02\x00MI")
-        try:
-            self.variables = self._hdf5_variables() if self.hdf5 else self._v5_variables()
-        except DataError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - any parser failure means a bad file
-            raise DataError(
-                f"{source.name!r} cannot be read as a MATLAB file ({type(exc).__name__}: {exc}); "
-                "it is truncated or corrupt: save it again from MATLAB (save -v7 or -v7.3)"
-            ) from None
+        if self.hdf5:
+            self.variables = self._hdf5_variables()
+        else:
+            with reading(*self._failure()):
+                self.variables = self._v5_variables()
         if not self.variables:
             raise DataError(
                 f"{source.name!r} holds no numeric matrix (only text, cells or structs); "
                 "save the data matrix itself as a numeric variable"
             )
 
+    def _failure(self, name: str | None = None) -> tuple[str, str, tuple[type[BaseException], ...]]:
+        """(problem, fix, exception types) for :func:`reading` around the MATLAB parsers."""
+        if name is None:
+            problem = f"{self.source.name!r} cannot be read as a MATLAB file"
+            fix = "it is truncated or corrupt: save it again from MATLAB (save -v7 or -v7.3)"
+        else:
+            problem = f"variable {name!r} of {self.source.name!r} cannot be read"
+            fix = "the file is truncated or corrupt: save it again"
+        return problem, fix, _MAT_ERRORS
+
     def _v5_variables(self) -> dict[str, Variable]:
         with self.source.open() as fh:
             listing = scipy.io.whosmat(fh)
         return {
-            name: Variable(name, tuple(int(s) for s in shape), cls == "sparse")
+            name: Variable(name, tuple(int(s) for s in shape), cls == "sparse", cls)
             for name, shape, cls in listing
             if cls in _NUMERIC_CLASSES
         }
 
     def _hdf5_variables(self) -> dict[str, Variable]:
         found: dict[str, Variable] = {}
-        with self.source.open() as fh, h5py.File(fh, "r") as f:
+        with open_hdf5(self.source, *self._failure()[:2]) as f:
+            check_datasets(f, repr(self.source.name), self.limit, self.source.size)
             for name, item in f.items():
                 cls = item.attrs.get("MATLAB_class", b"")
-                cls = cls.decode() if isinstance(cls, bytes) else str(cls)
+                cls = cls.decode("utf-8", "replace") if isinstance(cls, bytes) else str(cls)
                 if cls not in _NUMERIC_CLASSES:
                     continue
                 if isinstance(item, h5py.Group) and "MATLAB_sparse" in item.attrs:
-                    n_rows = int(item.attrs["MATLAB_sparse"])
-                    n_cols = int(item["jc"].shape[0]) - 1
-                    found[name] = Variable(name, (n_rows, n_cols), True)
+                    jc = item.get("jc")
+                    if not isinstance(jc, h5py.Dataset) or jc.ndim != 1 or jc.shape[0] < 1:
+                        raise DataError(
+                            f"sparse variable {name!r} of {self.source.name!r} has no column "
+                            "pointers (jc); the file is corrupt: save it again"
+                        )
+                    n_rows = np.ravel(item.attrs["MATLAB_sparse"])
+                    if n_rows.size != 1 or n_rows.dtype.kind not in "iu":
+                        raise DataError(
+                            f"sparse variable {name!r} of {self.source.name!r} declares "
+                            f"{n_rows.tolist()!r} rows; the file is corrupt: save it again"
+                        )
+                    found[name] = Variable(name, (int(n_rows[0]), int(jc.shape[0]) - 1), True, cls)
                 elif isinstance(item, h5py.Dataset) and item.dtype.kind in "biuf":
-                    found[name] = Variable(name, tuple(int(s) for s in item.shape[::-1]), False)
+                    found[name] = Variable(name, tuple(int(s) for s in item.shape[::-1]), False, cls)
         return found
 
-    def load(self, name: str) -> np.ndarray | sp.csc_matrix:
-        """Load variable ``name`` in MATLAB's orientation, after the memory check."""
+    def load(self, name: str) -> np.ndarray | sp.csr_matrix:
+        """Load variable ``name`` in MATLAB's orientation, after the size checks.
+
+        Returns
+        -------
+        ndarray, or csr_matrix for a sparse variable (its structure checked).
+        """
         var = self.variables.get(name)
         if var is None:
             raise DataError(
                 f"{self.source.name!r} has no numeric variable {name!r}; choose one of "
                 f"{sorted(self.variables)}"
             )
-        if not var.sparse:
-            check_dense_size(var.shape, self.limit, f"variable {name!r} in {self.source.name!r}")
-        try:
-            if self.hdf5:
-                return self._load_hdf5(var)
+        what = f"variable {name!r} in {self.source.name!r}"
+        # a v7.3 file's datasets were checked against the file when it was opened
+        file_size = None if self.hdf5 else self.source.size
+        check_claimed_size(var.shape, what=what, limit=self.limit, nnz=0 if var.sparse else None,
+                           file_size=None if var.sparse else file_size, ratio=DEFLATE_RATIO,
+                           stored_itemsize=_CLASS_BYTES.get(var.cls, 1))
+        if self.hdf5:
+            with open_hdf5(self.source, *self._failure(name)[:2]) as f:
+                value = self._load_hdf5(f, var, what)
+        else:
             with self.source.open() as fh:
+                check_variable(fh, name, what)
+            with reading(*self._failure(name)), self.source.open() as fh:
                 value = scipy.io.loadmat(fh, variable_names=[name])[name]
-        except DataError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - any parser failure means a bad file
-            raise DataError(
-                f"variable {name!r} of {self.source.name!r} cannot be read "
-                f"({type(exc).__name__}: {exc}); the file is truncated or corrupt: save it again"
-            ) from None
+        if sp.issparse(value):
+            value = checked_sparse(value, what=what)
+            check_claimed_size(var.shape, what=what, limit=self.limit, nnz=value.nnz)
         return value
 
-    def _load_hdf5(self, var: Variable) -> np.ndarray | sp.csc_matrix:
-        with self.source.open() as fh, h5py.File(fh, "r") as f:
-            item = f[var.name]
-            if var.sparse:
-                data = item["data"][()] if "data" in item else np.ones(item["ir"].shape)
-                return sp.csc_matrix((data, item["ir"][()], item["jc"][()]), shape=var.shape)
-            return np.asarray(item[()]).T
+    def _load_hdf5(self, f: h5py.File, var: Variable, what: str) -> np.ndarray | sp.csr_matrix:
+        item = f[var.name]
+        if var.sparse:
+            ir, jc = item["ir"][()] if "ir" in item else np.zeros(0, dtype=np.int64), item["jc"][()]
+            data = item["data"][()] if "data" in item else np.ones(ir.shape)
+            return checked_csr(data, ir, jc, var.shape, what=what, fmt="csc")
+        return np.asarray(item[()]).T
 
     def scalar(self, *names: str) -> float | None:
-        """The value of the first of ``names`` that is a numeric scalar, else None."""
+        """The value of the first of ``names`` that is a real numeric scalar, else None."""
         for name in names:
             var = self.variables.get(name)
-            if var is not None and var.size == 1:
-                return float(np.asarray(self.load(name)).ravel()[0])
+            if var is not None and var.size == 1 and not var.sparse:
+                value = np.asarray(self.load(name)).ravel()
+                if value.size == 1 and value.dtype.kind in "biuf":
+                    return float(value[0])
         return None
 
     def vector(self, length: int, *names: str) -> np.ndarray | None:
-        """The first of ``names`` that is a numeric vector of ``length`` entries, else None."""
+        """The first of ``names`` that is a real numeric vector of ``length`` entries, else None."""
         for name in names:
             var = self.variables.get(name)
             if var is not None and not var.sparse and var.size == length and max(var.shape) == length:
-                return np.asarray(self.load(name)).ravel()
+                value = np.asarray(self.load(name)).ravel()
+                if value.size == length and value.dtype.kind in "biuf":
+                    return value
         return None
 
     def pick(self, variable: str | None) -> tuple[str, str]:

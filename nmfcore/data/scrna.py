@@ -16,59 +16,70 @@ import numpy as np
 import scipy.sparse as sp
 
 from nmfcore.data.archive import SafeZip
-from nmfcore.data.arrays import read_mtx_header
+from nmfcore.data.arrays import read_mtx
 from nmfcore.data.dataset import Dataset
-from nmfcore.data.errors import DataError
-from nmfcore.data.limits import check_dense_size, check_sparse_size
+from nmfcore.data.errors import DataError, reading
+from nmfcore.data.hdf5 import HDF5_ERRORS, check_datasets, check_sparse_group, open_hdf5, sparse_encoding
+from nmfcore.data.limits import MAX_RATIO, check_claimed_size
 from nmfcore.data.source import Source
+from nmfcore.data.sparse import checked_sparse
 from nmfcore.data.validate import finish
 
 MATRICES = ("auto", "X", "counts", "raw")
 _TRIPLET = ("matrix.mtx", "barcodes.tsv")
-MAX_GZIP_RATIO = 200
+_TENX_V3 = {"barcodes", "data", "indices", "indptr", "shape", "id", "name", "feature_type"}
+_TENX_V2 = {"barcodes", "data", "indices", "indptr", "shape", "genes", "gene_names"}
 
 
-def _h5_shape(node: Any) -> tuple[tuple[int, int], int | None]:
-    """(shape, nnz or None for dense) of an AnnData matrix node."""
+def _h5_shape(node: Any, what: str) -> tuple[tuple[int, ...], int | None]:
+    """(shape, nnz or None for dense) of an AnnData matrix node, as claimed by the file."""
     if isinstance(node, h5py.Dataset):
-        return tuple(int(s) for s in node.shape), None  # type: ignore[return-value]
-    shape = tuple(int(s) for s in node.attrs.get("shape", node.attrs.get("h5sparse_shape", (0, 0))))
-    return shape, int(node["data"].shape[0]) if "data" in node else 0  # type: ignore[return-value]
+        return tuple(int(s) for s in node.shape or ()), None
+    shape = np.ravel(node.attrs.get("shape", node.attrs.get("h5sparse_shape", (0, 0))))
+    if shape.dtype.kind not in "iu" or shape.size != 2:
+        raise DataError(
+            f"{what} is a sparse matrix whose shape {shape.tolist()!r} is not two whole numbers; "
+            "the file is corrupt: write it again with adata.write_h5ad()"
+        )
+    data = node.get("data")
+    return tuple(int(s) for s in shape), int(data.shape[0]) if isinstance(data, h5py.Dataset) and data.ndim == 1 else 0
 
 
 def inspect_h5ad(source: Source, limit: int) -> None:
-    """Check an ``.h5ad`` file's structure and size before anndata reads it.
+    """Check an ``.h5ad`` file's structure and sizes before anndata reads it.
+
+    Every dataset's claimed size must fit the file and the memory limit, and every
+    sparse matrix (X, layers, raw, obsp...) must have a valid structure, because
+    anndata hands the arrays to SciPy unchecked.
 
     Raises
     ------
     DataError
-        Not HDF5 or corrupt, no ``X``, no cells or genes, or a matrix above the memory limit.
+        Not HDF5 or corrupt, no ``X``, no cells or genes, a matrix above the memory limit,
+        a dataset larger than the file, or an inconsistent sparse matrix.
     """
-    try:
-        with source.open() as fh, h5py.File(fh, "r") as f:
-            if "X" not in f:
-                raise DataError(
-                    f"{source.name!r} is HDF5 but has no 'X' matrix, so it is not an AnnData "
-                    "file; write it with adata.write_h5ad()"
-                )
-            shape, nnz = _h5_shape(f["X"])
-    except DataError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any HDF5 failure means a bad file
-        raise DataError(
-            f"{source.name!r} cannot be read as HDF5/AnnData ({type(exc).__name__}: {exc}); the "
-            "file is truncated or corrupt: write it again with adata.write_h5ad()"
-        ) from None
-    if len(shape) != 2 or shape[0] == 0 or shape[1] == 0:
-        raise DataError(
-            f"{source.name!r} has {shape[0] if shape else 0} cells x "
-            f"{shape[1] if len(shape) > 1 else 0} genes, so there are no cells (or no genes) to "
-            "factorise; check the filtering that produced the file"
-        )
-    if nnz is None:
-        check_dense_size(shape, limit, f"'X' of {source.name!r}")
-    else:
-        check_sparse_size(nnz, limit, f"'X' of {source.name!r}")
+    name = repr(source.name)
+    with open_hdf5(source, f"{name} cannot be read as HDF5/AnnData",
+                   "the file is truncated or corrupt: write it again with adata.write_h5ad()") as f:
+        if "X" not in f:
+            raise DataError(
+                f"{name} is HDF5 but has no 'X' matrix, so it is not an AnnData "
+                "file; write it with adata.write_h5ad()"
+            )
+        shape, nnz = _h5_shape(f["X"], f"'X' of {name}")
+        if len(shape) != 2 or shape[0] == 0 or shape[1] == 0:
+            raise DataError(
+                f"{name} has {shape[0] if shape else 0} cells x "
+                f"{shape[1] if len(shape) > 1 else 0} genes, so there are no cells (or no genes) to "
+                "factorise; check the filtering that produced the file"
+            )
+        check_claimed_size(shape, what=f"'X' of {name}", limit=limit, nnz=nnz)
+        check_datasets(f, name, limit, source.size)
+        sparse_groups: list[tuple[str, Any]] = []
+        f.visititems(lambda key, item: sparse_groups.append((key, item)) if sparse_encoding(item) else None)
+        for key, group in sparse_groups:
+            group_shape, _ = _h5_shape(group, f"{key!r} of {name}")
+            check_sparse_group(group, group_shape, sparse_encoding(group), f"{key!r} of {name}")
 
 
 def _is_integer(matrix: Any) -> bool:
@@ -143,6 +154,10 @@ def from_anndata(adata: Any, *, origin: str, use: str = "auto", label: str | Non
     import scanpy as sc
 
     matrix, genes, note = _choose(adata, use)
+    if sp.issparse(matrix):
+        matrix = checked_sparse(matrix, what=f"the {note} matrix of {origin}")
+    elif np.asarray(matrix).dtype.kind not in "biuf":
+        raise DataError(f"the {note} matrix of {origin} holds {np.asarray(matrix).dtype} values, not numbers")
     work = anndata.AnnData(X=matrix, obs=adata.obs.copy())
     work.var_names = [str(g) for g in genes]
     steps = [f"used {note}"]
@@ -194,34 +209,62 @@ def read_h5ad(source: Source, limit: int, **options: Any) -> Dataset:
     import anndata
 
     inspect_h5ad(source, limit)
-    try:
-        with source.as_path() as path:
-            adata = anndata.read_h5ad(path)
-    except Exception as exc:  # noqa: BLE001 - any reader failure means a bad file
-        raise DataError(
-            f"{source.name!r} cannot be read by anndata ({type(exc).__name__}: {exc}); write it "
-            "again with adata.write_h5ad()"
-        ) from None
+    # the file passed inspect_h5ad, so what anndata still raises is a malformed part it
+    # decodes itself: an unknown encoding (IORegistryError, which anndata does not export
+    # publicly), dataframes, categories
+    from anndata._io.specs.registry import IORegistryError
+
+    with reading(f"{source.name!r} cannot be read by anndata", "write it again with adata.write_h5ad()",
+                 HDF5_ERRORS + (IORegistryError,)), source.as_path() as path:
+        adata = anndata.read_h5ad(path)
     return from_anndata(adata, origin=repr(source.name), **options)
+
+
+def _inspect_10x_h5(source: Source, limit: int) -> None:
+    name = repr(source.name)
+    with open_hdf5(source, f"{name} is not a readable 10x Genomics .h5 matrix",
+                   "use Cell Ranger's filtered_feature_bc_matrix.h5, or an .h5ad file") as f:
+        check_datasets(f, name, limit, source.size)
+        groups = [f[k] for k in f if isinstance(f[k], h5py.Group)]
+        group = f["matrix"] if isinstance(f.get("matrix"), h5py.Group) else next(iter(groups), None)
+        if group is None or not isinstance(group.get("shape"), h5py.Dataset):
+            raise DataError(
+                f"{name} has no 10x matrix group (with data, indices, indptr and shape); use "
+                "Cell Ranger's filtered_feature_bc_matrix.h5, or an .h5ad file"
+            )
+        shape = np.ravel(group["shape"][()])
+        if shape.size != 2 or shape.dtype.kind not in "iu":
+            raise DataError(
+                f"the matrix of {name} has the shape {shape.tolist()!r}, not (genes, cells); the "
+                "file is corrupt: use Cell Ranger's filtered_feature_bc_matrix.h5"
+            )
+        data = group.get("data")
+        nnz = data.shape[0] if isinstance(data, h5py.Dataset) and data.ndim == 1 else 0
+        genes, cells = check_claimed_size(shape, what=f"the matrix of {name}", limit=limit, nnz=nnz)
+        # scanpy reads these by name (v3 flattens the features group) and turns a missing one
+        # into a bare Exception
+        found: set[str] = set()
+        group.visititems(lambda key, item: found.add(key.rsplit("/", 1)[-1]) if isinstance(item, h5py.Dataset) else None)
+        required = _TENX_V3 if "matrix" in f else _TENX_V2
+        missing = sorted(required - found)
+        if missing:
+            raise DataError(
+                f"the matrix of {name} lacks the dataset(s) {missing}; use Cell Ranger's "
+                "filtered_feature_bc_matrix.h5, or an .h5ad file"
+            )
+        # stored by cell: a genes x cells CSC matrix
+        check_sparse_group(group, (genes, cells), "csc", f"the matrix of {name}")
 
 
 def read_10x_h5(source: Source, limit: int, **options: Any) -> Dataset:
     """Load a Cell Ranger ``filtered_feature_bc_matrix.h5`` through scanpy."""
     import scanpy as sc
 
-    try:
-        with source.open() as fh, h5py.File(fh, "r") as f:
-            group = f["matrix"] if "matrix" in f else f[next(iter(f.keys()))]
-            check_sparse_size(int(group["data"].shape[0]), limit, repr(source.name))
-        with source.as_path() as path:
-            adata = sc.read_10x_h5(path)
-    except DataError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any reader failure means a bad file
-        raise DataError(
-            f"{source.name!r} is not a readable 10x Genomics .h5 matrix ({type(exc).__name__}: "
-            f"{exc}); use Cell Ranger's filtered_feature_bc_matrix.h5, or an .h5ad file"
-        ) from None
+    _inspect_10x_h5(source, limit)
+    with reading(f"{source.name!r} is not a readable 10x Genomics .h5 matrix",
+                 "use Cell Ranger's filtered_feature_bc_matrix.h5, or an .h5ad file",
+                 HDF5_ERRORS), source.as_path() as path:
+        adata = sc.read_10x_h5(path)
     adata.var_names_make_unique()
     return from_anndata(adata, origin=repr(source.name), **options)
 
@@ -240,7 +283,7 @@ def _gunzip(data: bytes, limit: int, name: str) -> bytes:
         raise DataError(f"a .gz member of {name!r} is corrupt ({exc}); create the archive again") from None
     if len(plain) > limit:
         raise DataError(
-            f"a .gz member of {name!r} expands more than {MAX_GZIP_RATIO} times; this looks "
+            f"a .gz member of {name!r} expands more than {MAX_RATIO} times; this looks "
             "like a compression bomb, so it was not read"
         )
     return plain
@@ -287,16 +330,12 @@ def read_10x_files(files: dict[str, bytes], sizes: dict[str, int], origin: str, 
             if plain not in (*_TRIPLET, "features.tsv", "genes.tsv"):
                 continue
             if name.endswith(".gz"):
-                data = _gunzip(data, max(sizes.get(name, len(data)), 1) * MAX_GZIP_RATIO, origin)
+                data = _gunzip(data, max(sizes.get(name, len(data)), 1) * MAX_RATIO, origin)
             if plain == "matrix.mtx":
-                read_mtx_header(data, f"matrix.mtx of {origin}", limit)
+                read_mtx(data, f"matrix.mtx of {origin}", limit)  # sizes and indices, before scanpy
             target = Path(folder) / (plain if legacy else plain + ".gz")
             target.write_bytes(data if legacy else gzip.compress(data, compresslevel=1))
-        try:
+        with reading(f"the 10x triplet in {origin} cannot be read",
+                     "it needs matrix.mtx, barcodes.tsv and features.tsv (or genes.tsv) from Cell Ranger"):
             adata = sc.read_10x_mtx(folder, var_names="gene_symbols", make_unique=True)
-        except Exception as exc:  # noqa: BLE001 - any reader failure means a bad file
-            raise DataError(
-                f"the 10x triplet in {origin} cannot be read ({type(exc).__name__}: {exc}); it "
-                "needs matrix.mtx, barcodes.tsv and features.tsv (or genes.tsv) from Cell Ranger"
-            ) from None
     return from_anndata(adata, origin=origin, **options)

@@ -90,10 +90,14 @@ class Source:
         return self.path.read_bytes()  # type: ignore[union-attr]
 
     def open(self) -> BinaryIO:
-        """A binary file object positioned at the start."""
+        """A binary file object positioned at the start.
+
+        Its ``read(n)`` never asks for more than the bytes left: parsers call it with
+        sizes read from the file, and a file object allocates the ``n`` asked for.
+        """
         if self.data is not None:
             return io.BytesIO(self.data)
-        return open(self.path, "rb")  # type: ignore[arg-type]
+        return _BoundedFile(self.path, "rb")  # type: ignore[arg-type]
 
     @contextlib.contextmanager
     def as_path(self) -> Iterator[Path]:
@@ -105,6 +109,19 @@ class Source:
             path = Path(folder) / Path(self.name).name
             path.write_bytes(self.data)  # type: ignore[arg-type]
             yield path
+
+
+class _BoundedFile(io.FileIO):
+    """A file whose ``read(n)`` is capped at what is left (``FileIO`` allocates ``n`` first)."""
+
+    def __init__(self, path: Path, mode: str = "rb"):
+        super().__init__(path, mode)
+        self._size = os.fstat(self.fileno()).st_size
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is not None and size > 0:
+            size = min(size, max(self._size - self.tell(), 0))
+        return super().read(size)
 
 
 def as_source(source: Any, name: str | None = None) -> Source:

@@ -29,6 +29,42 @@ def _flags(X: np.ndarray | sp.csr_matrix, values: np.ndarray) -> np.ndarray | sp
     return values
 
 
+def require_numeric(array: np.ndarray, what: str) -> np.ndarray:
+    """Return ``array`` if it holds real numbers (bool, integer or float).
+
+    Raises
+    ------
+    DataError
+        Text, complex, date, structured or object values.
+    """
+    if array.dtype.kind not in "biuf":
+        raise DataError(
+            f"{what} holds {array.dtype} values, not numbers; keep only numeric columns "
+            "(names go in a header row or first column)"
+        )
+    return array
+
+
+def per_item(values: Any, count: int, what: str, name: str = "labels") -> np.ndarray | None:
+    """``values`` as a 1-D array of ``count`` entries (one per item), or None.
+
+    Raises
+    ------
+    DataError
+        When the file gives a different number of entries.
+    """
+    if values is None:
+        return None
+    array = np.asarray(values)
+    array = array.ravel() if array.ndim > 1 and max(array.shape) == array.size else array
+    if array.shape != (count,):
+        raise DataError(
+            f"{what} has {count} items but its {name} have shape {array.shape}; supply exactly "
+            "one label per item"
+        )
+    return array
+
+
 def as_float_matrix(X: Any, what: str) -> np.ndarray | sp.csr_matrix:
     """Convert ``X`` to a floating 2-D array or CSR matrix without densifying sparse input.
 
@@ -42,12 +78,7 @@ def as_float_matrix(X: Any, what: str) -> np.ndarray | sp.csr_matrix:
     if sp.issparse(X):
         X = sp.csr_matrix(X)
     else:
-        X = np.asarray(X)
-        if X.dtype.kind not in "biuf":
-            raise DataError(
-                f"{what} holds {X.dtype} values, not numbers; keep only numeric columns "
-                "(names go in a header row or first column)"
-            )
+        X = require_numeric(np.asarray(X), what)
     if X.ndim != 2:
         raise DataError(f"{what} has {X.ndim} dimension(s) but a data matrix needs exactly 2")
     dtype = np.float32 if X.dtype == np.float32 else np.float64
@@ -157,6 +188,10 @@ def finish(
             f"{what} is all zeros, so there is nothing to factorise; check that the right "
             "variable, sheet or layer was loaded"
         )
+    if fields.get("labels") is not None:
+        fields["labels"] = per_item(fields["labels"], n, what)
+    fields["label_options"] = {key: per_item(value, n, what, f"{key!r} annotations")
+                               for key, value in fields.get("label_options", {}).items()}
     meta = dict(fields.pop("meta", {}))
     meta["steps"] = steps
     return Dataset(
@@ -172,7 +207,9 @@ def finish(
 def _names(names: Any, count: int, prefix: str, what: str) -> np.ndarray:
     if names is None:
         return np.array([f"{prefix} {i}" for i in range(count)], dtype=object)
-    names = np.asarray([str(s) for s in names], dtype=object)
+    names = np.asarray(names, dtype=object)
+    if names.ndim == 1:
+        names = np.asarray([str(s) for s in names], dtype=object)
     if names.shape != (count,):
         raise DataError(
             f"{what} has {count} {prefix}s but {names.size} {prefix} names were given; "
