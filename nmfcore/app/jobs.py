@@ -11,12 +11,17 @@ Example
 >>> job = FitJob(nmf, X, 5, max_iter=200).start()   # doctest: +SKIP
 >>> job.progress().fraction                          # doctest: +SKIP
 >>> job.stop(); result = job.wait()                  # doctest: +SKIP
+
+A job need not start at once: :class:`nmfcore.app.queue.FitQueue` holds it until a
+slot is free, calls :meth:`FitJob.start` then, or :meth:`FitJob.cancel` if it is
+withdrawn first, and learns of its end through :meth:`FitJob.add_done_callback`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import numbers
 import threading
 import time
@@ -29,6 +34,10 @@ from nmfcore.app.cost import format_seconds
 from nmfcore.models import get
 
 PENDING, RUNNING, DONE, STOPPED, FAILED = "pending", "running", "done", "stopped", "failed"
+CANCELLED = "cancelled"
+"""State of a job withdrawn before it started: it never ran and has no result."""
+_ENDED = (DONE, STOPPED, FAILED, CANCELLED)
+_LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,7 +46,7 @@ class JobProgress:
 
     Attributes
     ----------
-    state : {"pending", "running", "done", "stopped", "failed"}
+    state : {"pending", "running", "done", "stopped", "failed", "cancelled"}
     iteration : int
         Last iteration reported by the fit (0 before the first one).
     max_iter : int or None
@@ -67,7 +76,7 @@ class JobProgress:
     @property
     def fraction(self) -> float:
         """Share of ``max_iter`` done, in [0, 1] (1 once the job has finished)."""
-        if self.state in (DONE, STOPPED, FAILED):
+        if self.state in _ENDED:
             return 1.0
         if not self.max_iter:
             return 0.0
@@ -80,8 +89,8 @@ class JobProgress:
 
     @property
     def finished(self) -> bool:
-        """True once the fit has returned or raised."""
-        return self.state in (DONE, STOPPED, FAILED)
+        """True once the fit has returned or raised, or the job was cancelled before it started."""
+        return self.state in _ENDED
 
     def describe(self, name: str, iteration_label: str = "iteration") -> str:
         """One line for a progress bar, e.g. ``"NMF r=5: iteration 12/200 · loss 3.1 · ETA 2 s"``.
@@ -153,22 +162,69 @@ class FitJob:
         self._end: float | None = None
         self.result: Any = None
         self.error: BaseException | None = None
+        self._done_callbacks: list[Callable[[FitJob], Any]] = []
         # free-form notes of the caller, e.g. what to do with the result
         self.meta: dict[str, Any] = {}
 
     def start(self) -> FitJob:
         """Start the fit in a daemon thread and return ``self``."""
-        if self._thread is not None:
-            raise ValueError("this job was already started; create a new FitJob to fit again")
-        self._start = time.perf_counter()
-        self._state = RUNNING
-        self._thread = threading.Thread(target=self._run, name=f"nmfcore-fit-{self.name}", daemon=True)
-        self._thread.start()
+        with self._lock:
+            if self._thread is not None or self._state != PENDING:
+                raise ValueError(f"this job was already {'started' if self._thread else self._state}; "
+                                 "create a new FitJob to fit again")
+            self._start = time.perf_counter()
+            self._state = RUNNING
+            self._thread = threading.Thread(target=self._run, name=f"nmfcore-fit-{self.name}", daemon=True)
+        try:
+            self._thread.start()
+        except BaseException as exc:  # e.g. "can't start new thread": the job ends failed, callbacks told
+            self._finish(FAILED, error=exc)
+            raise
         return self
 
     def stop(self) -> None:
-        """Ask the fit to stop at its next callback; it then returns its partial result."""
+        """Ask the fit to stop at its next callback; it then returns its partial result.
+
+        A fit only sees the request at its next callback, so one that is still
+        compiling its kernels, say, ends a little later.
+        """
         self._stop_event.set()
+
+    def cancel(self) -> bool:
+        """Withdraw a job that has not started: it ends ``"cancelled"`` without running.
+
+        Returns
+        -------
+        bool
+            True when the job was cancelled; False when it had started (then it is
+            asked to stop, as by :meth:`stop`) or had already ended.
+        """
+        with self._lock:
+            pending = self._state == PENDING
+            if pending:
+                self._state = CANCELLED
+                self._start = self._end = time.perf_counter()
+        if not pending:
+            self.stop()
+            return False
+        self._stop_event.set()
+        self._notify_done()
+        return True
+
+    def add_done_callback(self, fn: Callable[[FitJob], Any]) -> None:
+        """Call ``fn(job)`` once the job ends (done, stopped, failed or cancelled).
+
+        Callbacks run in the thread that ends the job (the fit's thread, or the one
+        that cancels it), before :meth:`wait` returns, so that whoever waits sees
+        their effects; they must not wait for the job themselves. A callback added
+        after the end is called at once. An exception in a callback is logged, not
+        raised.
+        """
+        with self._lock:
+            if not self._done_event.is_set() and self._state not in _ENDED:
+                self._done_callbacks.append(fn)
+                return
+        self._call(fn)
 
     def wait(self, timeout: float | None = None) -> Any:
         """Block until the fit ends (or ``timeout`` seconds pass) and return the result.
@@ -183,7 +239,7 @@ class FitJob:
 
     @property
     def finished(self) -> bool:
-        """True once the fit has returned or raised."""
+        """True once the fit has returned or raised, or the job was cancelled before it started."""
         return self._done_event.is_set()
 
     def progress(self) -> JobProgress:
@@ -197,7 +253,7 @@ class FitJob:
         eta = None
         if state == RUNNING and self.max_iter and iteration > 0:
             eta = max(0.0, elapsed / iteration * (self.max_iter - iteration))
-        elif state in (DONE, STOPPED, FAILED):
+        elif state in _ENDED:
             eta = 0.0
         error = None if self.error is None else str(self.error)
         return JobProgress(state, iteration, self.max_iter, losses, times, elapsed, eta, error)
@@ -218,19 +274,36 @@ class FitJob:
     def _run(self) -> None:
         try:
             result = self._fit(*self._args, callback=self._callback, **self._kwargs)
-        except Exception as exc:  # the caller shows the message; the thread must not die silently
-            with self._lock:
-                self.error = exc
-                self._state = FAILED
-                self._end = time.perf_counter()
+            stopped = bool(result.stopped) or self._stop_event.is_set()
+        except BaseException as exc:  # the caller shows the message; the thread must not die silently
+            self._finish(FAILED, error=exc)
+            if not isinstance(exc, Exception):
+                raise
         else:
+            self._finish(STOPPED if stopped else DONE, result=result)
+
+    def _finish(self, state: str, *, result: Any = None, error: BaseException | None = None) -> None:
+        try:
             with self._lock:
-                self.result = result
-                stopped = bool(result.stopped) or self._stop_event.is_set()
-                self._state = STOPPED if stopped else DONE
                 self._end = time.perf_counter()
+                self.result, self.error, self._state = result, error, state
+        finally:
+            self._notify_done()
+
+    def _notify_done(self) -> None:
+        try:
+            with self._lock:
+                callbacks, self._done_callbacks = self._done_callbacks, []
+            for fn in callbacks:
+                self._call(fn)
         finally:
             self._done_event.set()
+
+    def _call(self, fn: Callable[[FitJob], Any]) -> None:
+        try:
+            fn(self)
+        except Exception:  # one observer's bug must not keep the job from ending
+            _LOG.exception("done callback %r of job %r raised", fn, self.name)
 
 
 def fit_job(family: str, X: Any, params: Mapping[str, Any], *, name: str = "") -> FitJob:
