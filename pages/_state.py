@@ -5,18 +5,38 @@ uploads and results; pages reach it only through the functions here. The keys ar
 stable (tests read them): ``"dataset"``, ``"dataset_label"``, ``"fingerprint"``,
 ``"results"`` (a result's name -> the result, a :class:`~nmfcore.results.FitResult`),
 ``"result_info"``, ``"fit_cache"``, ``"job"``, ``"selected_result"``, ``"custom_init"``.
+
+What the sessions share is the server process's :func:`fit_queue` (one
+:class:`~nmfcore.app.queue.FitQueue`, made once by ``st.cache_resource``) and its
+:func:`limits` (``NMFCORE_*`` variables, see :mod:`nmfcore.app.limits`). A fit is
+submitted to the queue, which starts it when a slot is free. Streamlit has no hook for
+a session that ends, so the queue asks Streamlit's runtime whether the session that
+submitted a fit is still connected (:func:`streamlit.runtime.get_instance`'s
+``is_active_session``); one gone for ``NMFCORE_SESSION_GRACE`` seconds (default 120,
+as long as Streamlit keeps a disconnected session for its browser to reconnect) has
+its fit cancelled.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
-from typing import Any, Callable, Hashable
+from typing import Any, Callable, Hashable, Mapping
 
 import numpy as np
 import streamlit as st
+from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from nmfcore.app.cost import format_bytes
 from nmfcore.app.jobs import FitJob
+from nmfcore.app.limits import Limits
+from nmfcore.app.queue import FitQueue, QueueStatus, Ticket
+from nmfcore.app.text import literal
 from nmfcore.data import data_fingerprint
+
+# session keys of sessions the runtime cannot vouch for (AppTest, bare mode): never reaped
+_LOCAL = "local:"
 
 _DEFAULTS: dict[str, Callable[[], Any]] = {
     "results": dict,
@@ -36,6 +56,8 @@ _DEFAULTS: dict[str, Callable[[], Any]] = {
     "upload_signatures": dict,
     "result_upload_outcome": lambda: (None, None),
     "rank_scan": lambda: None,
+    "ticket": lambda: None,
+    "dropped_results": list,
 }
 
 
@@ -56,6 +78,39 @@ def _state() -> Any:
         if key not in state:
             state[key] = make()
     return state
+
+
+# ----------------------------------------------------------------------------- server
+
+
+@st.cache_resource(show_spinner=False)
+def limits() -> Limits:
+    """The server's limits, read once from the ``NMFCORE_*`` environment variables."""
+    return Limits.from_env()
+
+
+def _session_alive(session_key: str) -> bool | None:
+    """Whether the session is still connected; None when the runtime cannot tell."""
+    if session_key.startswith(_LOCAL) or not runtime.exists():
+        return None
+    alive = runtime.get_instance().is_active_session(session_key)
+    return alive if isinstance(alive, bool) else None  # AppTest's stand-in runtime answers a mock
+
+
+@st.cache_resource(show_spinner=False)
+def fit_queue() -> FitQueue:
+    """The one queue of fits of this server process, shared by every session."""
+    return FitQueue.from_limits(limits(), liveness=_session_alive)
+
+
+def session_key() -> str:
+    """This session's name in the queue: Streamlit's session id on a server, else a random one."""
+    state = _state()
+    if "session_key" not in state:
+        ctx = get_script_run_ctx()
+        live = ctx is not None and _session_alive(ctx.session_id) is True
+        state["session_key"] = ctx.session_id if live else _LOCAL + uuid.uuid4().hex
+    return state["session_key"]
 
 
 # ----------------------------------------------------------------------------- data
@@ -127,6 +182,26 @@ def new_upload(slot: str, signature: Hashable) -> bool:
     return True
 
 
+def check_upload(source: Mapping[str, Any]) -> None:
+    """Refuse uploaded files larger together than the session's cap (``NMFCORE_MAX_UPLOAD_BYTES``).
+
+    Parameters
+    ----------
+    source : dict
+        ``{"files": [(name, bytes), ...], ...}``; a sample passes.
+
+    Raises
+    ------
+    ValueError
+        Saying how big the upload is and what the cap is.
+    """
+    cap = limits().max_upload_bytes
+    total = sum(len(payload) for _, payload in source.get("files", ()))
+    if total > cap:
+        raise ValueError(f"This upload is {format_bytes(total)}, more than the {format_bytes(cap)} of data files "
+                         "a session may upload on this server: upload fewer files, or a subset of the data.")
+
+
 # ----------------------------------------------------------------------------- results
 
 
@@ -153,7 +228,31 @@ def add_result(result: Any, family: str, *, ds: Any, key: str | None, source: st
     if key is not None:
         state["fit_cache"][key] = name
     state["selected_result"] = name
+    state["dropped_results"] = []
+    while len(state["results"]) > limits().max_results:
+        oldest = next(iter(state["results"]))
+        _drop_result(oldest)
+        state["dropped_results"].append(oldest)
     return name
+
+
+def _drop_result(name: str) -> None:
+    state = _state()
+    del state["results"][name]
+    del state["result_info"][name]
+    for key in [k for k, kept in state["fit_cache"].items() if kept == name]:
+        del state["fit_cache"][key]
+
+
+def dropped_results() -> list[str]:
+    """Names the last :func:`add_result` dropped, oldest first, to keep the session's cap."""
+    return list(_state()["dropped_results"])
+
+
+def results_to_drop() -> list[str]:
+    """The results the next :func:`add_result` would drop (the cap is ``NMFCORE_MAX_RESULTS``)."""
+    kept = list(results())
+    return kept[: max(0, len(kept) + 1 - limits().max_results)]
 
 
 def cached(key: str) -> str | None:
@@ -210,12 +309,41 @@ def job() -> FitJob | None:
     return _state()["job"]
 
 
-def start_job(job_: FitJob, family: str, ds: Any, key: str, label: str) -> None:
-    """Start ``job_`` in the background and remember what to do with its result."""
+def start_job(job_: FitJob, family: str, ds: Any, key: str, label: str, memory_bytes: int) -> None:
+    """Submit ``job_`` to the server's queue and remember what to do with its result.
+
+    Parameters
+    ----------
+    memory_bytes : int
+        The fit's memory estimate, for the queue's budget.
+
+    Raises
+    ------
+    nmfcore.app.queue.QueueRefusal
+        When the queue will not take the fit; the message is for the user.
+    """
     state = _state()
     job_.meta.update(family=family, dataset=ds, key=key, label=label, harvested=False)
-    state["job"] = job_.start()
+    ticket = fit_queue().submit(session_key(), job_, int(memory_bytes))
+    state["job"], state["ticket"] = job_, ticket
     state["job_message"] = None
+
+
+def queue_place() -> tuple[int, QueueStatus] | None:
+    """(position, the queue's status) while this session's fit waits for a slot, else None."""
+    ticket: Ticket | None = _state()["ticket"]
+    if ticket is None:
+        return None
+    queue = fit_queue()
+    position = queue.position(ticket)
+    return None if position is None else (position, queue.status())
+
+
+def cancel_job() -> None:
+    """Withdraw this session's queued fit, or ask its running one to stop."""
+    ticket: Ticket | None = _state()["ticket"]
+    if ticket is not None:
+        fit_queue().cancel(ticket)
 
 
 def job_message() -> tuple[str, str] | None:
@@ -236,15 +364,23 @@ def harvest_job() -> None:
     job_.meta["harvested"] = True
     progress = job_.progress()
     meta = job_.meta
+    if progress.state == "cancelled":
+        set_job_message("info", f"Cancelled **{literal(job_.name)}** before it started.")
+        return
     if job_.result is None:
-        set_job_message("error", f"The fit failed: {progress.error}")
+        set_job_message("error", f"The fit failed: {literal(progress.error)}")
         return
     stopped = progress.state == "stopped"
     name = add_result(job_.result, meta["family"], ds=meta["dataset"],
                       key=None if stopped else meta["key"],
                       source=meta["label"] + (" (stopped)" if stopped else ""))
     verb = "Stopped early; kept the partial result" if stopped else "Done"
-    set_job_message("success", f"{verb}: **{name}** after {progress.iteration} iterations in {progress.elapsed:.1f} s.")
+    text = f"{verb}: **{literal(name)}** after {progress.iteration} iterations in {progress.elapsed:.1f} s."
+    dropped = dropped_results()
+    if dropped:
+        text += (f" This session keeps at most {limits().max_results} results, so the oldest, "
+                 + ", ".join(f"**{literal(d)}**" for d in dropped) + ", was dropped.")
+    set_job_message("success", text)
 
 
 # ----------------------------------------------------------------------------- other pages

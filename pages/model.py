@@ -12,6 +12,8 @@ from nmfcore.app.cost import estimate_params
 from nmfcore.app.inputs import parse_floats, parse_ranks
 from nmfcore.app.jobs import fit_job, fit_key, fit_label
 from nmfcore.app.presets import default_params
+from nmfcore.app.queue import QueueRefusal
+from nmfcore.app.text import literal
 from nmfcore.app.views import MAX_DENSIFY_BYTES, dense_copy_bytes, result_rows
 from pages import _state
 
@@ -130,6 +132,17 @@ def _pnmf_params(defaults: dict[str, Any], limit: int) -> dict[str, Any]:
     return params
 
 
+def _queued(place) -> None:
+    position, status = place
+    st.info(f"Queued: position {position} of {status.queued}. {status.running} of the server's "
+            f"{status.max_running} fit slots are busy; yours starts when one frees up.",
+            icon=":material/hourglass_top:")
+    if st.button("Cancel", key="cancel_fit", icon=":material/cancel:",
+                 help="Take this fit out of the queue; nothing is run or kept."):
+        _state.cancel_job()
+        st.rerun()
+
+
 def _progress_panel() -> None:
     job = _state.job()
     if job is None:
@@ -143,12 +156,15 @@ def _progress_panel() -> None:
         if snap.finished and not current.meta.get("harvested", True):
             _state.harvest_job()
             st.rerun()
-        if not snap.finished:
+        place = _state.queue_place()
+        if place is not None:
+            _queued(place)
+        elif not snap.finished:
             iteration_label = models.get(current.meta["family"]).iteration_label
             st.progress(snap.fraction, text=snap.describe(current.name, iteration_label))
             if st.button("Stop", key="stop_fit", icon=":material/stop_circle:",
                          help="End the fit cleanly after this iteration and keep the partial result."):
-                current.stop()
+                _state.cancel_job()
             if snap.losses.size:
                 st.plotly_chart(plot.convergence(snap.losses, title="Live loss"), key="live_loss")
             st.caption("You can use the other pages while this runs.")
@@ -205,19 +221,29 @@ except ValueError as exc:
 
 job = _state.job()
 busy = job is not None and not job.finished
+to_drop = _state.results_to_drop()
+if to_drop and not busy:
+    st.caption(f"This session keeps at most {_state.limits().max_results} results: the next fit replaces the "
+               f"oldest, **{literal(to_drop[0])}**. Download what you want to keep on the Export page.")
 run = st.button("Run", type="primary", disabled=busy, key="run_fit", icon=":material/play_arrow:",
-                help="Runs in the background; the page stays usable and Stop keeps the partial result.")
+                help="Runs in the background (after the fits ahead of it in the server's queue); the page stays "
+                     "usable and Stop keeps the partial result.")
 if run:
     key = fit_key(_state.fingerprint(), family.name, params)
     name = _state.cached(key)
     if name is not None:
         _state.select(name)
-        _state.set_job_message("info", f"Same data and parameters as **{name}**: reused it, no refit.")
+        _state.set_job_message("info", f"Same data and parameters as **{literal(name)}**: reused it, no refit.")
     else:
         short = fit_label(family.name, params)
         X = ds.X.toarray() if dense_bytes is not None else ds.X
-        _state.start_job(fit_job(family.name, X, params, name=short), family.name, ds, key, short)
-        st.rerun()
+        try:
+            _state.start_job(fit_job(family.name, X, params, name=short), family.name, ds, key, short,
+                             memory_bytes=estimate.memory_bytes)
+        except QueueRefusal as exc:
+            _state.set_job_message("error", literal(exc))
+        else:
+            st.rerun()
 
 message = _state.job_message()
 if message:

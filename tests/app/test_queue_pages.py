@@ -1,0 +1,123 @@
+"""The Model and Data pages over the shared queue: queued place and Cancel, refusals, caps.
+
+Each test gives the pages its own queue or limits by replacing ``pages._state.fit_queue``
+or ``pages._state.limits`` (the functions every page calls), so that the process-wide
+queue other tests use stays as it is.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from _app_helpers import fit_from_model_page, load_sample_page, no_exception
+from nmfcore.app.limits import Limits
+from nmfcore.app.queue import FitQueue
+from test_queue import WAIT, _job
+
+MB = 1 << 20
+
+
+def _state_module():
+    return sys.modules["pages._state"]
+
+
+@pytest.fixture
+def page_queue(monkeypatch):
+    """Replace the server's queue by a one-slot queue for the test."""
+    queues: list[FitQueue] = []
+
+    def install(**kwargs) -> FitQueue:
+        kwargs.setdefault("max_running", 1)
+        kwargs.setdefault("memory_budget", 10_000 * MB)
+        kwargs.setdefault("rss", lambda: 100 * MB)
+        queue = FitQueue(**kwargs)
+        queues.append(queue)
+        monkeypatch.setattr(_state_module(), "fit_queue", lambda: queue)
+        return queue
+
+    yield install
+    for queue in queues:
+        queue.close()
+
+
+def _limits(**changes) -> Limits:
+    base = Limits(max_fits=2, memory_budget=10_000 * MB, max_results=20, max_upload_bytes=200 * MB,
+                  session_grace=120.0)
+    return Limits(**{**base.__dict__, **changes})
+
+
+def _model_page(at, iterations: int = 20) -> None:
+    at.switch_page("pages/model.py").run()
+    at.number_input(key="nmf_iter").set_value(iterations).run()
+    no_exception(at)
+
+
+def test_a_queued_fit_shows_its_place_and_can_be_cancelled(page_queue):
+    at = load_sample_page("faces")
+    queue = page_queue()
+    blocker, gate, started = _job("someone else's fit")
+    queue.submit("another session", blocker, MB)
+    assert started.wait(WAIT)
+    _model_page(at)
+    at.button(key="run_fit").click().run()
+    no_exception(at)
+    job = at.session_state["job"]
+    assert job.progress().state == "pending"
+    assert any("Queued: position 1 of 1" in i.value for i in at.info), [i.value for i in at.info]
+    assert at.button(key="run_fit").disabled
+    at.button(key="cancel_fit").click().run()
+    no_exception(at)
+    assert job.finished and job.progress().state == "cancelled"
+    assert any("Cancelled" in i.value for i in at.info)
+    assert not at.session_state["results"] and queue.status().queued == 0
+    gate.set()
+    assert queue.wait_idle(WAIT)
+    at.button(key="run_fit").click().run()  # the slot is free again: the fit runs
+    assert at.session_state["job"].wait(WAIT) is not None
+    at.run()
+    assert len(at.session_state["results"]) == 1 and any("Done:" in s.value for s in at.success)
+
+
+def test_a_fit_over_the_memory_budget_is_refused_with_a_message(page_queue):
+    at = load_sample_page("faces")
+    page_queue(memory_budget=101 * MB)  # the app "takes" 100 MB; a faces fit needs more than 1 MB
+    _model_page(at)
+    at.button(key="run_fit").click().run()
+    no_exception(at)
+    assert at.session_state["job"] is None
+    assert at.error and "cannot run here" in at.error[0].value
+    assert not at.session_state["results"]
+
+
+def test_the_oldest_result_is_dropped_past_the_cap_with_a_message(monkeypatch):
+    at = load_sample_page("faces")
+    monkeypatch.setattr(_state_module(), "limits", lambda: _limits(max_results=2))
+    first = fit_from_model_page(at, "NMF", {"nmf_iter": 5})
+    assert not any("replaces the oldest" in c.value for c in at.caption)
+    second = fit_from_model_page(at, "NMF", {"nmf_iter": 6})
+    assert any("replaces the oldest" in c.value and "NMF" in c.value for c in at.caption)
+    third = fit_from_model_page(at, "NMF", {"nmf_iter": 7})
+    assert list(at.session_state["results"]) == [second, third]
+    assert first not in at.session_state["result_info"]
+    assert first not in at.session_state["fit_cache"].values()
+    assert any("keeps at most 2 results" in s.value and "was dropped" in s.value for s in at.success)
+
+
+def test_two_sessions_fit_at_once_through_one_queue_and_keep_their_own_results(page_queue):
+    queue = page_queue(max_running=2)
+    pages = [load_sample_page("faces"), load_sample_page("text")]
+    for at in pages:
+        _model_page(at, 15)
+        at.button(key="run_fit").click().run()
+    jobs = [at.session_state["job"] for at in pages]
+    assert all(job.wait(WAIT) is not None for job in jobs)
+    assert queue.wait_idle(WAIT)
+    for at, kind in zip(pages, ("images", "text")):
+        at.run()
+        (name,) = at.session_state["results"]
+        assert at.session_state["result_info"][name].dataset.kind == kind
+        assert at.session_state["session_key"].startswith("local:")
+    assert pages[0].session_state["session_key"] != pages[1].session_state["session_key"]
+    assert _state_module()._session_alive(pages[0].session_state["session_key"]) is None  # never reaped
