@@ -8,6 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from nmfcore.app.text import literal
 from pages import _state
 
 HERE = Path(__file__).resolve().parent
@@ -33,14 +34,20 @@ navigation = st.navigation(
 )
 
 _state.harvest_job()
-status = st.sidebar.container()
-try:
-    navigation.run()
-finally:  # after the page, so the status reflects what it just did (also when it called st.stop)
-    with status:
+status = st.sidebar.empty()
+
+
+def show_status() -> None:
+    """What is loaded and kept, in the sidebar of every page."""
+    with status.container():
         ds = _state.dataset()
-        st.caption(f"Data: {_state.dataset_label()}" if ds is not None else "Data: none loaded")
+        st.caption(f"Data: {literal(_state.dataset_label())}" if ds is not None else "Data: none loaded")
         st.caption(f"Results kept: {len(_state.results())}")
         running = _state.job()
         if running is not None and not running.finished:
-            st.caption(f"Fit running: {running.name}")
+            st.caption(f"Fit running: {literal(running.name)}")
+
+
+show_status()  # before the page: a page that stops early (no data yet) still has it
+navigation.run()
+show_status()  # after the page, so that it reflects what the page just did

@@ -6,8 +6,10 @@ import streamlit as st
 
 from nmfcore import plot
 from nmfcore.app import views
-from nmfcore.app.sources import load_source, source_label
+from nmfcore.app.sources import load_source, source_title
+from nmfcore.app.text import literal
 from nmfcore.data import samples
+from nmfcore.data.samples import sample_title
 from pages import _state
 
 KIND_CHOICES = ["detect automatically", "images", "text", "hyperspectral", "scrna", "matrix"]
@@ -29,7 +31,7 @@ def _load(source: dict, options: dict) -> None:
         return
     _state.set_data_error(None)
     _state.set_data_source(source, options)
-    _state.set_dataset(ds, source_label(source))
+    _state.set_dataset(ds, source_title(source))
 
 
 def _summary(ds) -> None:
@@ -43,10 +45,10 @@ def _summary(ds) -> None:
     cols[4].metric("Storage", "sparse" if summary["sparse"] else "dense")
     detected = ds.meta.get("detected")
     if detected:
-        st.caption(f"Detected: {detected}")
+        st.caption(f"Detected: {literal(detected)}")
     steps = ds.meta.get("steps") or []
     if steps:
-        st.caption("Preprocessing: " + "; ".join(map(str, steps)))
+        st.caption("Preprocessing: " + literal("; ".join(map(str, steps))))
 
 
 def _preview(ds) -> None:
@@ -139,7 +141,7 @@ def _preprocessing(ds) -> None:
             if (h, w) != tuple(ds.image_shape):
                 options["size"] = (h, w)
         if ds.meta.get("variable"):
-            st.caption(f"Variable: {ds.meta['variable']}")
+            st.caption(f"Variable: {literal(ds.meta['variable'])}")
             variable = st.text_input("Variable to use instead", key="pre_variable",
                                      help="Name of another matrix in the file (leave empty for the default).")
             if variable.strip():
@@ -159,8 +161,8 @@ st.subheader("Bundled samples")
 names = samples()
 cols = st.columns(max(1, len(names)))
 for col, name in zip(cols, names):
-    if col.button(name, key=f"sample_{name}", width="stretch",
-                  help=f"Load the bundled '{name}' sample (see sample_data/README.md)."):
+    if col.button(sample_title(name), key=f"sample_{name}", width="stretch",
+                  help=f"Load this bundled sample (`nmfcore.load_sample(\"{name}\")`; see sample_data/README.md)."):
         _load({"sample": name, "kind": None}, {})
 
 st.subheader("Upload")
@@ -184,7 +186,7 @@ if files:
 error = _state.data_error()
 if error:
     message, failed_source = error
-    st.error(message)
+    st.error(literal(message))
     for marker, (label, opts) in FIXES.items():
         if marker in message and st.button(label, key=f"fix_{label}"):
             _load(failed_source, opts)
@@ -192,7 +194,7 @@ if error:
 
 ds = _state.dataset()
 if ds is not None:
-    st.subheader(f"Current data: {_state.dataset_label()}")
+    st.subheader(f"Current data: {literal(_state.dataset_label())}")
     _summary(ds)
     _preprocessing(ds)
     _labels(ds)

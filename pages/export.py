@@ -6,6 +6,7 @@ import streamlit as st
 
 from nmfcore import export
 from nmfcore.app.reproduce import data_call, file_stem, needs_dense_copy, python_snippet
+from nmfcore.app.text import literal
 from nmfcore.version import __version__
 from pages import _state
 
@@ -38,7 +39,7 @@ def _downloads(name: str, result, ds) -> None:
         try:
             payload = make()
         except ValueError as exc:
-            col.button(label, disabled=True, help=str(exc), key=f"disabled_{label}")
+            col.button(label, disabled=True, help=literal(exc), key=f"disabled_{label}")
             continue
         col.download_button(label, payload, file_name=file_name, mime=mime, help=help_text,
                             key=f"download_{label}", on_click="ignore")
@@ -64,9 +65,9 @@ def _upload_result() -> None:
             _state.set_result_upload(name=name)
     name, error = _state.result_upload()
     if error:
-        st.error(error)
+        st.error(literal(error))
     elif name:
-        st.success(f"Kept as **{name}**: see it on the Layers page. On the Model page, NMF can start from "
+        st.success(f"Kept as **{literal(name)}**: see it on the Layers page. On the Model page, NMF can start from "
                    "its first layer ('uploaded factors' initialisation) when the data has the same shape.")
 
 

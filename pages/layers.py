@@ -7,6 +7,7 @@ import streamlit as st
 
 from nmfcore import plot
 from nmfcore.app import views
+from nmfcore.app.text import literal
 from nmfcore.judge import spectral_angle_distance
 from pages import _state
 
@@ -18,9 +19,9 @@ def _layer_view(ds, layer, index: int) -> None:
         st.plotly_chart(plot.image_grid(W, ds.image_shape), key=f"basis_{index}")
     elif kind == "hyperspectral" and ds.spatial_shape is not None:
         left, right = st.columns(2)
-        left.markdown(f"**Endmember spectra · {layer.name}**")
+        left.markdown(f"**Endmember spectra · {literal(layer.name)}**")
         left.plotly_chart(plot.spectra(W, wavelengths=ds.wavelengths), key=f"spectra_{index}")
-        right.markdown(f"**Abundance maps · {layer.name}**")
+        right.markdown(f"**Abundance maps · {literal(layer.name)}**")
         right.plotly_chart(plot.abundance_maps(H, ds.spatial_shape), key=f"abundance_{index}")
         truth = (ds.meta.get("ground_truth") or {}).get("W")
         if truth is not None and truth.shape == W.shape:
@@ -30,7 +31,7 @@ def _layer_view(ds, layer, index: int) -> None:
                              + ", ".join(f"{a:.1f}°" for a in per_column))
     elif kind in ("text", "scrna"):
         what = "words" if kind == "text" else "genes"
-        st.markdown(f"**Top {what} per factor · {layer.name}**")
+        st.markdown(f"**Top {what} per factor · {literal(layer.name)}**")
         st.plotly_chart(plot.topic_table(W, ds.feature_names, n_top=10), key=f"topics_{index}")
         if kind == "scrna":
             _cell_views(ds, H, index)
@@ -106,7 +107,7 @@ ds = _state.dataset_for(name)
 if ds is None:
     st.warning("The data this result was fitted on is not loaded, so only generic views are shown.")
 layers = result.layers()
-st.caption(f"Model: {result.params.get('model', '?')} · {len(layers)} layer(s)")
+st.caption(f"Model: {literal(result.params.get('model', '?'))} · {len(layers)} layer(s)")
 
 if views.is_per_scale(result):
     t = st.select_slider("Scale", options=list(range(len(layers))), value=0, key="layers_scale",
@@ -117,7 +118,7 @@ else:
     shown = list(enumerate(layers))
 
 for index, layer in shown:
-    st.subheader(layer.name)
+    st.subheader(literal(layer.name))
     _layer_view(ds, layer, index)
 _hierarchy(ds, result, layers)
 _convergence(result, name)

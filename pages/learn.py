@@ -220,14 +220,22 @@ def lesson_algorithms() -> None:
 
     st.subheader("The effect of the initialisation")
     st.markdown(
-        "NNDSVD starts from the leading singular vectors, so it begins close to a good "
-        "solution; its zeros are fatal to MU, hence the variants 'a' (zeros filled with the "
-        "mean) and 'ar' (small random values)."
+        "NNDSVD builds W and H from the positive parts of the leading singular vectors, so "
+        "its start already holds the data's main structure, with many exact zeros. Those "
+        "zeros are fatal to MU (a zero stays zero), hence two variants that fill them: "
+        "'ar' with small random values, which starts about where NNDSVD does, and 'a' with "
+        "the mean of X. Filling every zero with the mean adds weight to every entry of W H, "
+        "so NNDSVDa's **first** loss is far above random's; one iteration removes that "
+        "excess, and the runs end close together. The point to take away: what matters is "
+        "where a run ends (and how fast it gets there), not its starting loss."
     )
     solver = st.radio("solver", ("mu", "hals"), key="l4_solver", horizontal=True)
     inits = _inits(rank, solver)
     st.plotly_chart(plot.convergence(inits), key="l4_inits")
     st.dataframe(L.init_table(inits))
+    remark = L.init_remark(inits)
+    if remark:
+        st.caption(remark)
 
 
 # ----------------------------------------------------------------------------- lesson 5

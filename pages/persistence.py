@@ -6,6 +6,7 @@ import streamlit as st
 
 from nmfcore import plot
 from nmfcore.app import views
+from nmfcore.app.text import literal
 from nmfcore.topology import barcodes, canonical_scales
 from pages import _state
 
@@ -49,14 +50,14 @@ with_h1 = st.checkbox("Also compute H1 (loops)", value=n <= 1000, key="with_h1",
 try:
     bc = _barcodes(ds, fingerprint, 1 if with_h1 else 0)
 except ValueError as exc:
-    st.error(str(exc))
+    st.error(literal(exc))
     st.stop()
 st.caption(bc.note)
 
 full = canonical_scales(bc)
 selected = None if result is None else views.result_scales(result)
 if selected is not None:
-    st.caption(f"Selected scales: the {selected.size} scales of **{result_name}**.")
+    st.caption(f"Selected scales: the {selected.size} scales of **{literal(result_name)}**.")
 else:
     c1, c2 = st.columns(2)
     k = int(c1.number_input("Scales in the reduced set", 2, max(2, full.size), min(10, max(2, full.size)),
@@ -65,7 +66,8 @@ else:
                       help="levels: equal relative drops in the number of components; gaps: longest-lived.")
     selected = canonical_scales(bc, n_scales=k, method=method)
 
-t = st.select_slider("Scale", options=list(range(selected.size)), value=0, key="scale_index",
+# starts in the middle of the range: scale 1 has no edges yet, the last joins every item
+t = st.select_slider("Scale", options=list(range(selected.size)), value=selected.size // 2, key="scale_index",
                      format_func=lambda i: f"{i + 1}: ε = {selected[i]:.4g}",
                      help="Scale 1 is the finest (no edges); the last joins every item.")
 eps = float(selected[t])
@@ -82,8 +84,9 @@ coords = _state.memo("item_coords", fingerprint, lambda: plot.embed_items(ds.X))
 edges, edge_note = views.scale_graph_edges(ds.X, bc, eps)
 left, right = st.columns(2)
 left.plotly_chart(plot.embedding(coords, color=labels, edges=edges, hover=ds.item_names,
-                                 title=f"Graph at ε = {eps:.4g} ({edge_note})", axis_titles=("PC 1", "PC 2")),
+                                 title=views.scale_graph_title(eps, len(edges)), axis_titles=("PC 1", "PC 2")),
                   key="scale_graph")
+left.caption(f"Drawn: {edge_note}. Items are placed by the first two principal components of X.")
 
 if result is not None:
     layers = result.layers()

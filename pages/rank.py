@@ -6,11 +6,14 @@ import streamlit as st
 
 from nmfcore import plot
 from nmfcore.app.lessons import planted_example
-from nmfcore.app.views import alignment_table, score_rows
+from nmfcore.app.presets import default_params
+from nmfcore.app.text import literal
+from nmfcore.app.views import alignment_table, rank_range, score_rows
 from nmfcore.judge import compare_results, rank_scan, score_result
 from pages import _state
 
 PLANTED = "planted rank-4 example"
+PLANTED_RANK = 4
 
 
 def _data_choice() -> tuple[str, object, object]:
@@ -18,7 +21,7 @@ def _data_choice() -> tuple[str, object, object]:
     session = _state.dataset()
     options = [_state.dataset_label() or "current data set"] if session is not None else []
     options.append(PLANTED)
-    choice = st.radio("data", options, key="rank_data", horizontal=True)
+    choice = st.radio("data", options, key="rank_data", horizontal=True, format_func=literal)
     if choice == PLANTED:
         return choice, planted_example()[0], None
     return choice, session.X, session
@@ -36,8 +39,15 @@ def rank_section() -> None:
     name, X, ds = _data_choice()
     labels = planted_example()[1] if ds is None else _state.labels_of(ds)
     truth = None if ds is None else ds.meta.get("ground_truth")
+    if ds is None:
+        rank = PLANTED_RANK
+    else:  # around the rank the Model page proposes for this kind of data
+        n_endmembers = truth["W"].shape[1] if truth else None
+        rank = default_params(ds.kind, ds.shape, "nmf", n_endmembers=n_endmembers)["rank"]
+    top = min(20, min(X.shape))
     c1, c2, c3, c4 = st.columns(4)
-    low, high = c1.slider("ranks", 1, min(20, min(X.shape)), (2, min(7, min(X.shape))), key="rank_range")
+    low, high = c1.slider("ranks", 1, top, rank_range(rank, top), key="rank_range",
+                          help=f"Starts around the Model page's rank for this data (r = {rank}).")
     n_runs = c2.slider("runs per rank", 3, 20, 6, key="rank_runs")
     beta = c3.selectbox("loss", ("frobenius", "kullback-leibler", "itakura-saito"), key="rank_beta")
     max_iter = c4.slider("iterations per run", 20, 500, 100, step=20, key="rank_iter")
@@ -63,7 +73,7 @@ def rank_section() -> None:
     if st.button("Keep it for comparison and export", key="rank_keep_button"):
         kept = _state.add_result(scan.best[int(keep)], "nmf", ds=ds, key=None,
                                  source=f"r={keep} · rank scan of {name}")
-        st.success(f"Kept as '{kept}'.")
+        st.success(f"Kept as '{literal(kept)}'.")
     if scan.suggested_rank is not None and (labels is not None or truth is not None):
         scores = score_result(scan.best[scan.suggested_rank], labels=labels,
                               W_true=None if truth is None else truth["W"])
@@ -88,7 +98,7 @@ def compare_section() -> None:
     try:
         alignment = compare_results(results[name_a], results[name_b], layer_a=la, layer_b=lb)
     except ValueError as error:
-        st.error(str(error))
+        st.error(literal(error))
         return
     st.metric("mean angle between matched factors", f"{alignment.mean_angle_deg:.1f}°")
     st.dataframe(alignment_table(alignment))

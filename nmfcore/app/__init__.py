@@ -5,7 +5,8 @@ and a clean stop), :mod:`~nmfcore.app.cost` (memory and time before a fit),
 :mod:`~nmfcore.app.presets` (per-kind defaults over the registry's),
 :mod:`~nmfcore.app.inputs` (typed parameters), :mod:`~nmfcore.app.sources` (loading what
 a page remembers of a data set), :mod:`~nmfcore.app.reproduce` (the Python that reruns a
-fit), :mod:`~nmfcore.app.views` (what the pages show, computed) and
+fit), :mod:`~nmfcore.app.views` (what the pages show, computed),
+:mod:`~nmfcore.app.text` (text from data shown literally) and
 :mod:`~nmfcore.app.lessons` (the Learn page's computations).
 """
 

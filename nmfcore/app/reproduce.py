@@ -77,6 +77,34 @@ def _literal(value: Any) -> str:
     return repr(value)
 
 
+def _auto_solver(beta: float, masked: bool) -> str:
+    """What ``nmf(..., solver="auto")`` runs (see :func:`nmfcore.nmf`); tested against it."""
+    if beta == 2 and not masked:
+        return "hals"
+    return "relaxed-mu" if 1 <= beta <= 2 else "mu"
+
+
+def _notes(model: str, params: Mapping[str, Any], recorded: Mapping[str, Any]) -> list[str]:
+    """Plain-words comments for the snippet: the solver that ran, and what the result records besides arguments."""
+    lines = []
+    masked = bool(params.get("masked", False))
+    if model == "nmf" and "solver" in params and "beta" in params:
+        solver, beta = params["solver"], float(params["beta"])
+        auto = _auto_solver(beta, masked)
+        condition = f"for β = {beta:g} {'with' if masked else 'without'} a mask"
+        if solver == auto:
+            lines.append(f"solver={solver!r} is what ran: the one solver='auto' (the default) chooses {condition}")
+        else:
+            lines.append(f"solver={solver!r} is what ran, as asked (solver='auto' would choose {auto!r} {condition})")
+    for key, value in recorded.items():
+        if key == "masked":
+            lines.append("mask: the fit used a mask of missing entries; pass the same mask=... to reproduce it"
+                         if value else "mask: none was used (every entry of X counted)")
+        else:
+            lines.append(f"also recorded with the result, not an argument of nmfcore.{model}: {key}={_literal(value)}")
+    return lines
+
+
 def python_snippet(params: dict[str, Any], data_call: str, *, densify: bool = False) -> str:
     """Python code that reruns a fit with ``nmfcore``.
 
@@ -94,8 +122,9 @@ def python_snippet(params: dict[str, Any], data_call: str, *, densify: bool = Fa
     -------
     str
         A short script; arguments that are large arrays (such as a custom
-        initialisation) are written as ``...`` with a comment. Entries of ``params``
-        that the registry's fit function does not accept are listed in a comment.
+        initialisation) are written as ``...`` with a comment. Comments say in plain
+        words which solver ran and why (for NMF) and what ``params`` records that the
+        registry's fit function does not take (``masked``: whether a mask was used).
     """
     if "model" not in params:
         raise ValueError("params has no 'model' key; pass the params of an nmfcore result")
@@ -106,9 +135,7 @@ def python_snippet(params: dict[str, Any], data_call: str, *, densify: bool = Fa
     if family is not None:
         accepted = inspect.signature(family.fit).parameters
         notes = {k: args.pop(k) for k in list(args) if k not in accepted}
-        if notes:
-            lines.append("# recorded with the result, not arguments: "
-                         + ", ".join(f"{k}={_literal(v)}" for k, v in notes.items()))
+        lines += [f"# {line}" for line in _notes(model, params, notes)]
     call = [f"result = nmfcore.{model}(", "    data.X.toarray()," if densify else "    data.X,"]
     for key, value in args.items():
         text = _literal(value)

@@ -6,6 +6,7 @@ import io
 from typing import Any, Mapping
 
 from nmfcore.data import Dataset, load, load_sample, sample_path
+from nmfcore.data.samples import sample_title
 
 
 def _handles(files: list[tuple[str, bytes]]) -> Any:
@@ -47,8 +48,16 @@ def load_source(source: Mapping[str, Any], options: Mapping[str, Any] | None = N
 
 
 def source_label(source: Mapping[str, Any]) -> str:
-    """How a source is named on the pages: ``"sample faces"`` or ``"upload a.png, b.png, c.png…"``."""
+    """A short name of a source: ``"sample faces"`` or ``"upload a.png, b.png, c.png…"``."""
     if "sample" in source:
         return f"sample {source['sample']}"
     names = [name for name, _ in source["files"]]
     return "upload " + ", ".join(names[:3]) + ("…" if len(names) > 3 else "")
+
+
+def source_title(source: Mapping[str, Any]) -> str:
+    """How a source is named for a person: a sample's title with its size, else :func:`source_label`.
+
+    E.g. ``"Faces (LFW, 100 images of 25 × 25 pixels)"`` or ``"upload cells.h5ad"``.
+    """
+    return sample_title(source["sample"]) if "sample" in source else source_label(source)

@@ -209,9 +209,20 @@ def scale_graph_edges(X: Any, bars: Any, epsilon: float, max_items: int = MAX_GR
     note : str
     """
     if X.shape[1] <= max_items:
-        return graph_edges(scale_graphs(X, [epsilon])[0]), "edges of the ε-graph (heaviest 3000)"
+        return graph_edges(scale_graphs(X, [epsilon])[0]), "the edges of the ε-graph (the heaviest 3000)"
     edges = bars.mst_edges[bars.deaths < epsilon] if bars.mst_edges is not None else np.empty((0, 2), int)
-    return edges, "spanning-tree edges shorter than ε"
+    return edges, "the spanning-tree edges shorter than ε (the same components, far fewer edges)"
+
+
+def scale_graph_title(epsilon: float, n_edges: int) -> str:
+    """Title of the graph at scale ε: what it shows, so that a graph without edges says so.
+
+    E.g. ``"Graph at ε = 0.25: 120 edges"`` or
+    ``"Graph at ε = 0: no edges yet (every item is its own component)"``.
+    """
+    if n_edges == 0:
+        return f"Graph at ε = {epsilon:.4g}: no edges yet (every item is its own component)"
+    return f"Graph at ε = {epsilon:.4g}: {n_edges:,} edge{'s' if n_edges != 1 else ''}"
 
 
 def scale_cluster_scores(result: Any, labels: Sequence) -> dict[str, list[float]]:
@@ -221,6 +232,28 @@ def scale_cluster_scores(result: Any, labels: Sequence) -> dict[str, list[float]
 
 
 # ----------------------------------------------------------------------------- ranks and comparisons
+
+
+def rank_range(default_rank: int, limit: int, spread: int = 3) -> tuple[int, int]:
+    """Ranks a scan tries first: ``max(2, r − spread) … r + spread`` around the Model page's rank r.
+
+    Parameters
+    ----------
+    default_rank : int
+        The rank the Model page proposes for the data (``default_params(...)["rank"]``).
+    limit : int
+        Largest rank allowed (at least 1).
+    spread : int
+
+    Returns
+    -------
+    (low, high)
+        With ``1 <= low <= high <= limit``.
+    """
+    limit = max(1, int(limit))
+    rank = min(max(1, int(default_rank)), limit)
+    low = min(max(2, rank - spread), limit)
+    return low, max(low, min(rank + spread, limit))
 
 
 def alignment_table(alignment: Any) -> dict[str, np.ndarray]:

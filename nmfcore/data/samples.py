@@ -18,10 +18,31 @@ SAMPLES = {
     "scrna": ("scrna.h5ad", "scrna"),
 }
 
+# how the app names each sample: what it is, where it comes from, and its size
+SAMPLE_TITLES = {
+    "faces": "Faces (LFW, 100 images of 25 × 25 pixels)",
+    "text": "News articles (Reuters, 395 documents × 4258 terms)",
+    "hyperspectral": "Hyperspectral scene (simulated, 40 × 40 pixels × 120 bands)",
+    "scrna": "Blood cells (PBMC single-cell RNA, 700 cells × 765 genes)",
+}
+
 
 def samples() -> list[str]:
     """Names of the bundled samples: ["faces", "text", "hyperspectral", "scrna"]."""
     return list(SAMPLES)
+
+
+def sample_title(name: str) -> str:
+    """How a person would name a bundled sample, with its size, e.g. ``"Faces (LFW, 100 images of 25 × 25 pixels)"``.
+
+    Raises
+    ------
+    ValueError
+        Unknown name.
+    """
+    if name not in SAMPLE_TITLES:
+        raise ValueError(f"sample {name!r} does not exist; choose one of {samples()}")
+    return SAMPLE_TITLES[name]
 
 
 def sample_path(name: str) -> Path:

@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from nmfcore.plot._style import colour, layout
+from nmfcore.plot._style import colour, integer_ticks, layout, log_ticks, plain
 
 
 def convergence(
@@ -37,7 +37,8 @@ def convergence(
     Returns
     -------
     plotly.graph_objects.Figure
-        One line per curve, named by its key, its y the curve's values.
+        One line per curve, named by its key, its y the curve's values; a log axis
+        is ticked by :func:`~nmfcore.plot._style.log_ticks` (labels written in full).
     """
     if not isinstance(curves, Mapping):
         curves = {"loss": curves}
@@ -45,15 +46,23 @@ def convergence(
             times = {"loss": times}
     fig = go.Figure()
     positive = True
+    values, longest = [], 0
     for k, (name, loss) in enumerate(curves.items()):
         loss = np.asarray(loss, dtype=float).ravel()
         positive &= bool(np.all(loss > 0))
+        values.append(loss)
+        longest = max(longest, loss.size)
         x = np.arange(loss.size) if times is None else np.asarray(times[name], dtype=float).ravel()
         if x.size != loss.size:
             raise ValueError(f"times[{name!r}] has {x.size} entries but the curve has {loss.size}")
-        fig.add_trace(go.Scatter(x=x, y=loss, mode="lines", name=str(name), line=dict(color=colour(k))))
+        fig.add_trace(go.Scatter(x=x, y=loss, mode="lines", name=plain(name), line=dict(color=colour(k))))
     fig.update_xaxes(title=xlabel or ("iteration" if times is None else "seconds"))
-    fig.update_yaxes(title=ylabel, type="log" if log_y and positive else "linear")
+    if times is None:
+        fig.update_xaxes(**integer_ticks(longest))
+    if log_y and positive:
+        fig.update_yaxes(title=ylabel, type="log", **log_ticks(np.concatenate(values) if values else []))
+    else:
+        fig.update_yaxes(title=ylabel, type="linear")
     return layout(fig, title, height=350)
 
 
@@ -112,11 +121,12 @@ def convergence_by_time(
         if loss.size != times.size:
             raise ValueError(f"curves[{name!r}] has {loss.size} losses but {times.size} times")
         line = dict(color=colour(k))
-        fig.add_trace(go.Scatter(x=np.arange(loss.size), y=loss, name=str(name), line=line), row=1, col=1)
-        fig.add_trace(go.Scatter(x=times, y=loss, name=str(name), showlegend=False, line=line), row=1, col=2)
+        fig.add_trace(go.Scatter(x=np.arange(loss.size), y=loss, name=plain(name), line=line), row=1, col=1)
+        fig.add_trace(go.Scatter(x=times, y=loss, name=plain(name), showlegend=False, line=line), row=1, col=2)
     fig.update_xaxes(title_text="iteration", row=1, col=1)
     fig.update_xaxes(title_text="seconds", row=1, col=2)
-    fig.update_yaxes(type="log")
+    fig.update_yaxes(type="log", **log_ticks(np.concatenate([np.ravel(loss) for loss, _ in curves.values()])
+                                             if curves else []))
     return layout(fig, title, height=320)
 
 
@@ -148,10 +158,12 @@ def scale_curves(
     for k, (name, values) in enumerate(series.items()):
         values = np.asarray(values, dtype=float)
         x = np.arange(1, values.size + 1) if scales is None else np.asarray(scales, dtype=float)[: values.size]
-        fig.add_trace(go.Scatter(x=x, y=values, mode="lines+markers", name=str(name), line=dict(color=colour(k))))
+        fig.add_trace(go.Scatter(x=x, y=values, mode="lines+markers", name=plain(name), line=dict(color=colour(k))))
     if current is not None:
         fig.add_vline(x=float(current), line=dict(color="black", dash="dash"))
     fig.update_xaxes(title="scale index" if scales is None else "scale ε")
+    if scales is None:  # whole scale numbers
+        fig.update_xaxes(**integer_ticks(max((len(t.x) for t in fig.data), default=0)))
     fig.update_yaxes(title=ylabel)
     return layout(fig, title, height=350)
 
@@ -185,7 +197,7 @@ def rank_error_curve(
     fig = go.Figure(go.Scatter(x=ranks, y=errors, mode="lines+markers", name="relative error"))
     if current is not None:
         fig.add_vline(x=current, line_dash="dot")
-    fig.update_xaxes(title="rank r")
+    fig.update_xaxes(title="rank r", tick0=0, dtick=1)
     fig.update_yaxes(title="relative error")
     return layout(fig, title, height=260)
 
@@ -214,8 +226,8 @@ def variance_law(
     if means.size != variances.size:
         raise ValueError(f"means has {means.size} entries but variances has {variances.size}")
     fig = go.Figure(go.Scatter(x=means, y=variances, mode="lines+markers", name="noise variance"))
-    fig.update_xaxes(type="log", title="mean of the entry")
-    fig.update_yaxes(type="log", title="variance of the noise")
+    fig.update_xaxes(type="log", title="mean of the entry", **log_ticks(means))
+    fig.update_yaxes(type="log", title="variance of the noise", **log_ticks(variances))
     return layout(fig, title, height=300)
 
 

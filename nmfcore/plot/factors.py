@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from nmfcore.plot._style import as_2d, check_shape2, colour, layout
+from nmfcore.plot._style import as_2d, check_shape2, colour, integer_ticks, layout, plain, plain_all
 
 
 def mosaic(
@@ -176,7 +176,7 @@ def spectra(
         raise ValueError(f"wavelengths has {len(x)} values but W has {W.shape[0]} rows (bands)")
     fig = go.Figure()
     for j in range(W.shape[1]):
-        name = names[j] if names is not None else f"factor {j}"
+        name = plain(names[j]) if names is not None else f"factor {j}"
         fig.add_trace(go.Scatter(x=x, y=W[:, j], mode="lines", name=name, line=dict(color=colour(j))))
     fig.update_xaxes(title="wavelength" if wavelengths is not None else "band")
     fig.update_yaxes(title=ylabel)
@@ -240,7 +240,9 @@ def heatmap(
     ----------
     M : ndarray, shape (p, q)
     x : sequence of str, length q, optional
+        Column labels (plain text); column indices at whole positions when absent.
     y : sequence of str, length p, optional
+        Row labels (plain text).
     title : str, optional
     colorscale : str
 
@@ -249,9 +251,13 @@ def heatmap(
     plotly.graph_objects.Figure
     """
     M = as_2d(M, "M")
-    fig = go.Figure(go.Heatmap(z=M, x=list(map(str, x)) if x is not None else None,
-                               y=list(map(str, y)) if y is not None else None, colorscale=colorscale))
+    fig = go.Figure(go.Heatmap(z=M, x=plain_all(x) if x is not None else None,
+                               y=plain_all(y) if y is not None else None, colorscale=colorscale))
     fig.update_yaxes(autorange="reversed")
+    if x is None:  # index axes: ticks at whole rows and columns, not at -0.5, 0.5...
+        fig.update_xaxes(**integer_ticks(M.shape[1]))
+    if y is None:
+        fig.update_yaxes(**integer_ticks(M.shape[0]))
     return layout(fig, title, height=max(300, 28 * M.shape[0] + 120))
 
 
@@ -269,7 +275,8 @@ def factorization_panels(X: np.ndarray, W: np.ndarray, H: np.ndarray, *, title: 
     -------
     plotly.graph_objects.Figure
         Four heat maps, in the order X, W, H, W H; the first and last share
-        ``zmax = max(X)`` so that a good fit looks like the data.
+        ``zmax = max(X)`` so that a good fit looks like the data. W's columns and
+        H's rows are ticked "1".."r" under the axis title "factor".
     """
     X, W, H = as_2d(X, "X"), as_2d(W, "W"), as_2d(H, "H")
     if W.shape[0] != X.shape[0] or H.shape[1] != X.shape[1] or W.shape[1] != H.shape[0]:
@@ -282,8 +289,14 @@ def factorization_panels(X: np.ndarray, W: np.ndarray, H: np.ndarray, *, title: 
                                          start=1):
         fig.add_trace(go.Heatmap(z=A, zmin=0, zmax=top, colorscale="Viridis", showscale=False, name=name),
                       row=1, col=col)
-        fig.update_yaxes(autorange="reversed", row=1, col=col)
-    return layout(fig, title, height=330)
+        fig.update_xaxes(**integer_ticks(A.shape[1]), row=1, col=col)
+        fig.update_yaxes(autorange="reversed", **integer_ticks(A.shape[0]), row=1, col=col)
+    # the factors: numbered from 1 at whole positions (a 2-column W is not an axis from -0.5 to 1.5)
+    factors = dict(tickmode="array", tickvals=list(range(W.shape[1])),
+                   ticktext=[str(k + 1) for k in range(W.shape[1])])
+    fig.update_xaxes(title_text="factor", **factors, row=1, col=2)
+    fig.update_yaxes(title_text="factor", **factors, row=1, col=3)
+    return layout(fig, title, height=360)
 
 
 def spectrogram_panels(
@@ -311,7 +324,7 @@ def spectrogram_panels(
     if not matrices:
         raise ValueError("matrices is empty; pass at least one power matrix, e.g. {'data': X}")
     names = list(matrices)
-    fig = make_subplots(rows=1, cols=len(names), subplot_titles=names)
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=plain_all(names))
     for col, name in enumerate(names, start=1):
         A = as_2d(matrices[name], f"matrices[{name!r}]")
         fig.add_trace(go.Heatmap(z=10 * np.log10(np.maximum(A, 1e-8)), zmin=floor_db, zmax=ceil_db,
@@ -348,7 +361,7 @@ def matched_bases(
     if W_a.shape[0] != W_b.shape[0]:
         raise ValueError(f"W_a has {W_a.shape[0]} rows but W_b has {W_b.shape[0]}; "
                          "matched bases must share the feature space")
-    fig = make_subplots(rows=1, cols=2, subplot_titles=titles)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=plain_all(titles))
     for col, (W, chosen) in enumerate(((W_a, pairs[:, 0]), (W_b, pairs[:, 1])), start=1):
         columns = W[:, chosen]
         scaled = columns / np.maximum(columns.max(axis=0), np.finfo(float).tiny)

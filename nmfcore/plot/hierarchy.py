@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from nmfcore.plot._style import as_2d, layout
+from nmfcore.plot._style import as_2d, layout, plain
 
 
 def merge_tree(
@@ -54,7 +54,7 @@ def merge_tree(
     for l, size in enumerate(sizes):
         for k in range(size):
             extra = f": {factor_labels[l][k]}" if factor_labels is not None else ""
-            node_labels.append(f"{names[l]} · {k}{extra}")
+            node_labels.append(plain(f"{names[l]} · {k}{extra}"))
             node_x.append(0.01 + 0.98 * l / max(len(sizes) - 1, 1))
     source, target, value = [], [], []
     for l, Hl in enumerate(mats):

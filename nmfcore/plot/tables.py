@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from nmfcore.plot._style import as_2d, layout
+from nmfcore.plot._style import as_2d, layout, plain, plain_all
 
 # factors beyond which a topic table lists one factor per row
 _WIDE_TABLE = 8
@@ -69,8 +69,8 @@ def topic_table(
     plotly.graph_objects.Figure
     """
     tops = top_features(W, names, n_top)
-    headers = list(factor_names) if factor_names is not None else [f"factor {j}" for j in range(len(tops))]
-    cells = [[name for name, _ in top] for top in tops]
+    headers = plain_all(factor_names) if factor_names is not None else [f"factor {j}" for j in range(len(tops))]
+    cells = [[plain(name) for name, _ in top] for top in tops]
     if len(tops) > _WIDE_TABLE:  # many factors: one row per factor reads better than narrow columns
         fig = go.Figure(go.Table(columnwidth=[1, 6], header=dict(values=["factor", f"top {n_top}"]),
                                  cells=dict(values=[headers, [", ".join(c) for c in cells]], align="left")))
@@ -102,7 +102,7 @@ def bar_chart(
     if len(labels) != len(values):
         raise ValueError(f"labels has {len(labels)} entries but values has {len(values)}")
     order = np.argsort(values, kind="stable")
-    fig = go.Figure(go.Bar(x=values[order], y=[str(labels[i]) for i in order], orientation="h"))
+    fig = go.Figure(go.Bar(x=values[order], y=[plain(labels[i]) for i in order], orientation="h"))
     fig.update_xaxes(title=xlabel)
     return layout(fig, title, height=max(250, 22 * len(values) + 80))
 

@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 import scipy.sparse as sp
 
-from nmfcore.plot._style import colour, layout, segments
+from nmfcore.plot._style import colour, layout, plain, plain_all, segments
 
 
 def _finite_bars(bars: np.ndarray, cap: float) -> tuple[np.ndarray, np.ndarray]:
@@ -213,19 +213,19 @@ def embedding(
         xs, ys = segments(coords, edges)
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=f"{len(edges)} edges",
                                  line=dict(color="rgba(120,120,120,0.35)", width=1), hoverinfo="skip"))
-    text = None if hover is None else [str(h) for h in hover]
+    text = None if hover is None else plain_all(hover)
     values = None if color is None else np.asarray(color)
     if values is not None and values.dtype.kind in "fc" and np.unique(values).size > 12:
         fig.add_trace(go.Scatter(
             x=coords[:, 0], y=coords[:, 1], mode="markers", text=text, name="items",
             marker=dict(color=values, colorscale="Viridis", showscale=True, size=6,
-                        colorbar=dict(title=color_title)),
+                        colorbar=dict(title=None if color_title is None else plain(color_title))),
         ))
     elif values is not None:
         for k, cls in enumerate(np.unique(values.astype(str))):
             sel = values.astype(str) == cls
             fig.add_trace(go.Scatter(
-                x=coords[sel, 0], y=coords[sel, 1], mode="markers", name=cls,
+                x=coords[sel, 0], y=coords[sel, 1], mode="markers", name=plain(cls),
                 text=None if text is None else [t for t, s in zip(text, sel) if s],
                 marker=dict(size=6, color=colour(k)),
             ))

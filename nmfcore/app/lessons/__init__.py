@@ -9,7 +9,14 @@ initialisation), :mod:`~.deep` (5, deep NMF) and :mod:`~.persistence` (6, persis
 homology and pNMF).
 """
 
-from nmfcore.app.lessons.algorithms import init_curves, init_table, solver_curves, solver_race, zero_entry_trace
+from nmfcore.app.lessons.algorithms import (
+    init_curves,
+    init_remark,
+    init_table,
+    solver_curves,
+    solver_race,
+    zero_entry_trace,
+)
 from nmfcore.app.lessons.basics import (
     TOY_RANKS,
     error_by_rank,
@@ -51,7 +58,7 @@ from nmfcore.app.lessons.persistence import filtration_at, filtration_range, pnm
 __all__ = [
     "LOG_ERROR", "LOSSES", "NOISE_FOR_BETA", "NOISE_MODELS", "TOY_RANKS", "VERTEX_METHODS", "cone_coverage",
     "deep_vs_multilayer", "error_by_rank", "faces", "filtration_at", "filtration_range", "fit_losses",
-    "init_curves", "init_table", "inside_triangle", "log_errors", "loss_noise_table", "low_rank_truth",
+    "init_curves", "init_remark", "init_table", "inside_triangle", "log_errors", "loss_noise_table", "low_rank_truth",
     "nmf_vs_pca", "noise_law", "pick_vertices", "planted_example", "pnmf_path", "point_cloud", "seed_factors",
     "separable_data", "simplex_data", "simulate_noise", "solver_curves", "solver_race", "spectrogram_fits",
     "spectrogram_like", "swimmer_like", "ternary", "toy_fit", "toy_matrix", "two_exact_factorizations",

@@ -81,8 +81,40 @@ def init_curves(
     }
 
 
+def _number(value: float) -> str:
+    """Four significant digits, always positional: ``1,913``, ``30,280``, ``1.235``, never ``3.028e+04``."""
+    text = np.format_float_positional(float(value), precision=4, unique=False, fractional=False, trim="-")
+    return f"{int(text):,}" if "." not in text and abs(int(text)) >= 1000 else text
+
+
+def init_remark(losses: dict[str, np.ndarray]) -> str | None:
+    """A sentence on where NNDSVDa and random start, after one iteration, and where they end.
+
+    Parameters
+    ----------
+    losses : mapping init -> ndarray, shape (k,)
+        Loss histories with at least two entries, e.g. from :func:`init_curves`.
+
+    Returns
+    -------
+    str or None
+        None when either run is missing.
+    """
+    if "nndsvda" not in losses or "random" not in losses:
+        return None
+    a, r = np.asarray(losses["nndsvda"]), np.asarray(losses["random"])
+    if a.size < 2 or r.size < 2:
+        return None
+    return (f"Here NNDSVDa starts at {_number(a[0])} against {_number(r[0])} for random, is at "
+            f"{_number(a[1])} after one iteration (random: {_number(r[1])}), and they end at "
+            f"{_number(a[-1])} and {_number(r[-1])}.")
+
+
 def init_table(losses: dict[str, np.ndarray]) -> dict[str, list[str]]:
     """Loss at the start and at the end of each initialisation's run, as text with 4 digits.
+
+    Every entry is written the same way (positional, thousands separated), so that
+    starts of very different sizes read side by side.
 
     Parameters
     ----------
@@ -95,5 +127,5 @@ def init_table(losses: dict[str, np.ndarray]) -> dict[str, list[str]]:
         Columns ``init``, ``loss at start`` and ``loss at the end``.
     """
     return {"init": list(losses),
-            "loss at start": [f"{v[0]:.4g}" for v in losses.values()],
-            "loss at the end": [f"{v[-1]:.4g}" for v in losses.values()]}
+            "loss at start": [_number(v[0]) for v in losses.values()],
+            "loss at the end": [_number(v[-1]) for v in losses.values()]}
