@@ -47,7 +47,7 @@ def _is_unsafe(name: str) -> bool:
 
 def _is_junk(name: str) -> bool:
     parts = PurePosixPath(name).parts
-    return any(p.startswith(".") or p == "__MACOSX" for p in parts)
+    return not parts or any(p.startswith(".") or p == "__MACOSX" for p in parts)
 
 
 class SafeZip:
@@ -104,7 +104,7 @@ class SafeZip:
         self.members = [
             Member(i.filename, i.file_size)
             for i in infos
-            if not i.is_dir() and not _is_junk(i.filename)
+            if not i.filename.endswith("/") and not _is_junk(i.filename)
         ]
         if not self.members:
             raise DataError(f"{source.name!r} is an empty ZIP archive; add the data files to it")
@@ -125,7 +125,7 @@ class SafeZip:
 
     def source(self, member: Member) -> Source:
         """One member as a :class:`Source`."""
-        return Source(PurePosixPath(member.name).name, data=self.read(member))
+        return Source(PurePosixPath(member.name).name, data=self.read(member), within=self.name)
 
     def suffixes(self) -> set[str]:
         """The set of member extensions."""

@@ -201,10 +201,10 @@ def from_tiff(source: Source, *, limit: int, **options: Any) -> Dataset:
 _ENVI_TYPES = {1: "u1", 2: "i2", 3: "i4", 4: "f4", 5: "f8", 12: "u2", 13: "u4", 14: "i8", 15: "u8"}
 
 
-def parse_envi_header(text: str) -> dict[str, str]:
+def parse_envi_header(text: str, name: str = "the .hdr file") -> dict[str, str]:
     """Parse an ENVI ``.hdr`` into lower-case keys and raw string values (braces kept)."""
     if not text.lstrip().startswith("ENVI"):
-        raise DataError("the .hdr file does not start with 'ENVI'; it is not an ENVI header")
+        raise DataError(f"{name} does not start with 'ENVI'; it is not an ENVI header")
     fields: dict[str, str] = {}
     for match in re.finditer(r"^\s*([^=\n]+?)\s*=\s*(\{[^}]*\}|[^\n]*)", text, flags=re.M):
         fields[match.group(1).strip().lower()] = match.group(2).strip()
@@ -235,7 +235,7 @@ def _header_int(fields: dict[str, str], key: str, name: str, default: str | None
 
 def from_envi(header: str, data: bytes, *, name: str, limit: int, **options: Any) -> Dataset:
     """Load an ENVI scene from its header text and raw data bytes."""
-    fields = parse_envi_header(header)
+    fields = parse_envi_header(header, repr(name))
     rows, cols, bands = (_header_int(fields, k, name) for k in ("lines", "samples", "bands"))
     code = _header_int(fields, "data type", name)
     if code not in _ENVI_TYPES:

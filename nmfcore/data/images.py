@@ -40,13 +40,13 @@ def open_image(source: Source) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with reading(f"{source.name!r} is not a readable image",
+            with reading(f"{source.label} is not a readable image",
                          "the file is truncated or corrupt: export it again as PNG or JPEG",
                          DECODE_ERRORS):
                 return Image.open(source.open())
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
         raise DataError(
-            f"{source.name!r} declares an enormous pixel count (a decompression bomb); "
+            f"{source.label} declares an enormous pixel count (a decompression bomb); "
             "downscale the image before uploading"
         ) from None
 
@@ -66,14 +66,14 @@ def claimed_pixels(image: Image.Image, source: Source, limit: int, pages: int = 
     else:
         mode = ImageMode.getmode(image.mode)
         stored = len(mode.bands) * np.dtype(mode.typestr).itemsize
-    check_claimed_size((height, width) + ((pages,) if pages > 1 else ()), what=repr(source.name),
+    check_claimed_size((height, width) + ((pages,) if pages > 1 else ()), what=source.label,
                        limit=limit, file_size=source.size, stored_itemsize=stored,
                        ratio=IMAGE_RATIO, names=False,
                        fix="the image is truncated or corrupt: export it again")
 
 
 def _grey(image: Image.Image, name: str) -> np.ndarray:
-    with reading(f"{name!r} cannot be decoded",
+    with reading(f"{name} cannot be decoded",
                  "the image is truncated or corrupt: export it again", DECODE_ERRORS):
         if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
             pixels = np.asarray(image)
@@ -154,7 +154,7 @@ def from_files(sources: Sequence[Source], *, size: Any = None, resize: bool = Tr
     names = [s.name for s in sources]
     target, note = _common_size(shapes, names, size, resize)
     check_dense_size((target[0] * target[1], len(opened)), limit, origin)
-    columns = [_resize(_grey(im, n), target).ravel() for im, n in zip(opened, names)]
+    columns = [_resize(_grey(im, s.label), target).ravel() for im, s in zip(opened, sources)]
     X = np.stack(columns, axis=1)
     steps = ["converted to grey and scaled to [0, 1] (8-bit / 255, 16-bit / 65535)"]
     peak = float(X.max()) if np.isfinite(X).all() else 0.0

@@ -177,7 +177,7 @@ def _read_zip(src: Source, kind: str | None, limit: int, options: dict[str, Any]
     if picture_members and (kind in (None, "images")):
         folders = [m.folder for m in picture_members]
         labels = folders if len(set(folders)) > 1 else None
-        sources = [Source(m.name, data=archive.read(m)) for m in picture_members]
+        sources = [Source(m.name, data=archive.read(m), within=src.name) for m in picture_members]
         dataset = _image_files(sources, kind, limit, options, origin=repr(src.name), labels=labels)
         return _note(dataset, "ZIP of images", "images", f"{len(sources)} image files")
     mtx = archive.with_suffix(".mtx")

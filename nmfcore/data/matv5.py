@@ -139,11 +139,9 @@ def _read_matrix(elements: _Elements, name: str, code: int) -> bool:
     whether it was."""
     if code != _MATRIX:
         return False
-    flags_code, flags_count, _ = elements.tag()
-    if flags_code != 6 or flags_count != 8:
-        return False  # scipy.io refuses a matrix without its array flags itself
+    elements.read(8)  # the array flags' tag, which scipy.io reads without looking at it
     flags, _ = struct.unpack(elements.order + "II", elements.read(8))
-    elements.element()  # dimensions: scipy.io checks their type
+    elements.element()  # dimensions: scipy.io checks their type and size
     _, name_count, small = elements.tag()
     if elements.data(name_count, small).decode("latin1") != name:
         return False
@@ -153,7 +151,7 @@ def _read_matrix(elements: _Elements, name: str, code: int) -> bool:
     elif mclass == _SPARSE_CLASS:
         parts = ["row indices", "column pointers", "values"] + (["imaginary values"] if complex_ else [])
     else:
-        return True
+        raise DataError(f"has the MATLAB class code {mclass}, not that of a numeric or sparse array")
     for part in parts:
         code = elements.element()
         if code not in NUMERIC_TYPES:

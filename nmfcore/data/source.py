@@ -58,11 +58,19 @@ class Source:
         Location on disk, when the source is a path.
     data : bytes or None
         The file's content, when the source came as bytes or an upload.
+    within : str or None
+        The archive holding it, for a member of a ZIP.
     """
 
     name: str
     path: Path | None = None
     data: bytes | None = None
+    within: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How messages name the file, e.g. ``"'a.png' in 'faces.zip'"``."""
+        return repr(self.name) + (f" in {self.within!r}" if self.within else "")
 
     @property
     def suffix(self) -> str:
@@ -204,14 +212,14 @@ def detect_format(source: Source) -> str:
     if expected is None:
         hint = f" (its content looks like {found.upper()})" if found else ""
         raise DataError(
-            f"{source.name!r} has the extension {suffix or '(none)'!r}, which is not a supported "
+            f"{source.label} has the extension {suffix or '(none)'!r}, which is not a supported "
             f"format{hint}; use one of {', '.join(SUPPORTED_SUFFIXES)}, or rename the file "
             "to its real extension"
         )
     if expected == "text":
         if found is not None or b"\x00" in head:
             raise DataError(
-                f"{source.name!r} should be plain text ({suffix}) but it is binary"
+                f"{source.label} should be plain text ({suffix}) but it is binary"
                 + (f" ({found.upper()} content)" if found else "")
                 + "; save it as comma- or tab-separated text, or rename it to its real extension"
             )
@@ -221,7 +229,7 @@ def detect_format(source: Source) -> str:
     if found != expected:
         what = f"{found.upper()} data" if found else "not recognisable"
         raise DataError(
-            f"{source.name!r} is named {suffix} but its content is {what}; the file may be "
+            f"{source.label} is named {suffix} but its content is {what}; the file may be "
             f"truncated, corrupt or misnamed: re-export it, or rename it to its real extension"
         )
     if suffix == ".npz":
