@@ -221,6 +221,9 @@ except ValueError as exc:
 
 job = _state.job()
 busy = job is not None and not job.finished
+server = _state.fit_queue().status()
+st.caption(f"This server runs at most {server.max_running} fits at once: {server.running} running and "
+           f"{server.queued} queued now, for every user.")
 to_drop = _state.results_to_drop()
 if to_drop and not busy:
     st.caption(f"This session keeps at most {_state.limits().max_results} results: the next fit replaces the "
