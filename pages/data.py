@@ -25,6 +25,7 @@ FIXES = {
 def _load(source: dict, options: dict) -> None:
     """Load from a remembered source (a sample or uploaded bytes) with loader options."""
     try:
+        _state.check_upload(source)
         ds = load_source(source, options)
     except ValueError as exc:  # DataError is a ValueError; both carry the fix in their message
         _state.set_data_error((str(exc), source))

@@ -121,3 +121,22 @@ def test_two_sessions_fit_at_once_through_one_queue_and_keep_their_own_results(p
         assert at.session_state["session_key"].startswith("local:")
     assert pages[0].session_state["session_key"] != pages[1].session_state["session_key"]
     assert _state_module()._session_alive(pages[0].session_state["session_key"]) is None  # never reaped
+
+
+def test_an_upload_over_the_session_cap_is_refused_with_a_message(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from _app_helpers import APP, TIMEOUT
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    monkeypatch.setattr(_state_module(), "limits", lambda: _limits(max_upload_bytes=100))
+    text = "\n".join(",".join(["0.5"] * 10) for _ in range(20)).encode()
+    assert len(text) > 100
+    at.file_uploader(key="data_upload_False").set_value(("big.csv", text, "text/csv")).run()
+    no_exception(at)
+    assert at.error and "more than the 100 B of data files" in at.error[0].value.replace("\\", "")
+    assert at.session_state["dataset"] is None
+    monkeypatch.setattr(_state_module(), "limits", lambda: _limits(max_upload_bytes=len(text)))
+    at.file_uploader(key="data_upload_False").set_value(("fits.csv", text, "text/csv")).run()
+    no_exception(at)
+    assert not at.error and at.session_state["dataset"].shape == (20, 10)
