@@ -2,15 +2,17 @@
 
 ``load`` reads images, document-term matrices and raw text, hyperspectral cubes,
 single-cell AnnData and plain matrices; every bad file raises :class:`DataError`
-with a message that says what is wrong and how to fix it.
+with a message that says what is wrong and how to fix it. ``load_isolated`` does the
+same in a child process with memory and time limits, for untrusted uploads.
 """
 
 from nmfcore.data.dataset import KINDS, Dataset
 from nmfcore.data.errors import DataError
 from nmfcore.data.fingerprint import data_fingerprint
+from nmfcore.data.isolated import load_isolated
 from nmfcore.data.limits import DEFAULT_MAX_BYTES
 from nmfcore.data.loader import load
 from nmfcore.data.samples import load_sample, sample_path, samples
 
 __all__ = ["DEFAULT_MAX_BYTES", "KINDS", "DataError", "Dataset", "data_fingerprint", "load",
-           "load_sample", "sample_path", "samples"]
+           "load_isolated", "load_sample", "sample_path", "samples"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import mmap
+import struct
 from collections.abc import Iterator
 
 import h5py
@@ -79,7 +80,7 @@ def check_global_heaps(view: bytes | mmap.mmap, what: str) -> None:
     """
     lengths = _size_of_lengths(view)
     header = 8 + lengths  # signature, version, 3 reserved bytes, collection size
-    object_header = 8 + lengths  # index, reference count, 4 reserved bytes, object size
+    object_header = struct.Struct("<HH4x" + {2: "H", 4: "I", 8: "Q"}[lengths])  # index, references, size
     at = view.find(_HEAP)
     while at != -1:
         if view[at + 4:at + 8] == b"\x01\x00\x00\x00" and at + header <= len(view):
@@ -87,10 +88,9 @@ def check_global_heaps(view: bytes | mmap.mmap, what: str) -> None:
             end = at + size
             if header <= size and end <= len(view):
                 p = at + header
-                while p + object_header <= end:
-                    index = int.from_bytes(view[p:p + 2], "little")
-                    length = int.from_bytes(view[p + 8:p + object_header], "little")
-                    need = object_header + -(-length // 8) * 8 if index else length
+                while p + object_header.size <= end:
+                    index, _, length = object_header.unpack_from(view, p)
+                    need = object_header.size + (length + 7) // 8 * 8 if index else length
                     if need <= 0 or p + need > end:
                         raise DataError(
                             f"{what} has a corrupt HDF5 global heap (an object of {length} bytes at "
