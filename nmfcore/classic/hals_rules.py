@@ -82,7 +82,12 @@ def hals_h_update(
     """HALS sweeps on the columns of H_t with W fixed, for a column block X_t.
 
     The block forms its own Wᵀ X_t (a strided column block of a C-ordered X is
-    read in place by BLAS) and keeps it in cache for its sweeps.
+    read in place by BLAS) and keeps it in cache for its sweeps. The early stop
+    is decided per tile of ``HALS_TILE`` = 64 columns from the block's first
+    column, so with ``n_sweeps`` > 1 blocks reproduce the one-block iterate
+    exactly (to rounding) when every block but the last has a multiple of 64
+    columns; otherwise a column may take one sweep more or fewer (still a
+    descent step).
 
     Parameters
     ----------
@@ -141,7 +146,8 @@ def hals_w_update(
     """HALS sweeps on rows of W in place, from the reduced C = X Hᵀ and G = H Hᵀ.
 
     Every row of W is an independent problem given C and G, so the rows may be
-    split into blocks (with the matching rows of C).
+    split into blocks (with the matching rows of C; the early stop is per tile
+    of 64 rows, as in :func:`hals_h_update`).
 
     Parameters
     ----------

@@ -70,18 +70,26 @@ class MUSolver:
         # the fit runs under single_threaded_blas when the blocks run on threads
         self.parallel = count > 1
         self.frobenius_fast = beta == 2 and mask is None
+        # KL without a mask: the row sums of H, shared by every row block's terms
+        self._share_h_sums = beta == 1 and mask is None and count > 1
         # ‖X‖² here, before the fit limits BLAS (whose sums round differently)
         self.x_sq = self.data[0].x_sq if self.frobenius_fast else None
         self._h_terms: Partials | None = None  # H's update terms at the current (W, H)
         self._HHt: np.ndarray | None = None  # H Hᵀ at the current H (β = 2 without a mask)
 
+    def _h_sums(self) -> np.ndarray | None:
+        """Row sums of the current H when the row blocks share them, else None."""
+        return self.H.sum(axis=1) if self._share_h_sums else None
+
     def _h_side(self, with_loss: bool) -> Partials:
         """The H terms (and the loss) at the current (W, H), summed over the row blocks."""
+        h_sums = self._h_sums()
 
         def block(b: int) -> Partials:
             rows = self.row_blocks[b]
             return mu_h_partials(
-                self.data[b], self.W[rows], self.H, self.beta, with_loss=with_loss, work=self._work[b]
+                self.data[b], self.W[rows], self.H, self.beta, with_loss=with_loss, work=self._work[b],
+                h_sums=h_sums,
             )
 
         self._h_terms = summed_partials(run_tasks(block, len(self.data)))
@@ -109,9 +117,11 @@ class MUSolver:
     def update_W(self) -> None:
         """One MM (or relaxed) update of W, each row block from its own tile."""
 
+        h_sums = self._h_sums()
+
         def block(b: int) -> Partials:
             rows = self.row_blocks[b]
-            terms = mu_w_partials(self.data[b], self.W[rows], self.H, self.beta, work=self._work[b])
+            terms = mu_w_partials(self.data[b], self.W[rows], self.H, self.beta, work=self._work[b], h_sums=h_sums)
             mu_update_w(self.W[rows], terms, self.step_W)
             return terms
 

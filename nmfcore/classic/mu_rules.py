@@ -145,7 +145,7 @@ def mu_update_w(W: np.ndarray, partials: Partials, step: MUStep) -> None:
 
 def mu_h_partials(
     block: DataBlock, W: np.ndarray, H: np.ndarray, beta: float, *, with_loss: bool = False,
-    work: dict | None = None,
+    work: dict | None = None, h_sums: np.ndarray | None = None,
 ) -> Partials:
     """The terms of the MU update of H_t that the tile X_t contributes, and its loss.
 
@@ -165,6 +165,9 @@ def mu_h_partials(
     work : dict, optional
         Scratch arrays kept across calls (one dict per tile); the returned arrays
         may live there, until the next call with the same ``work``.
+    h_sums : ndarray, shape (r,), optional
+        ``H.sum(axis=1)`` if the caller has it (row blocks of X share the whole H);
+        only KL without a mask uses it.
 
     Returns
     -------
@@ -175,7 +178,7 @@ def mu_h_partials(
         a column block (I = all rows) gives H_t's whole update.
     """
     if beta == 1:
-        return _kl_h(block, W, H, with_loss, work)
+        return _kl_h(block, W, H, with_loss, work, h_sums)
     if beta == 2 and block.mask is None:
         WtX = transposed_cross_product(block, W)
         WtW = W.T @ W
@@ -185,7 +188,8 @@ def mu_h_partials(
 
 
 def mu_w_partials(
-    block: DataBlock, W: np.ndarray, H: np.ndarray, beta: float, *, work: dict | None = None
+    block: DataBlock, W: np.ndarray, H: np.ndarray, beta: float, *, work: dict | None = None,
+    h_sums: np.ndarray | None = None,
 ) -> Partials:
     """The terms of the MU update of W_t that the tile X_t contributes.
 
@@ -197,7 +201,7 @@ def mu_w_partials(
     H : ndarray, shape (r, n_t)
         H[:, J].
     beta : float
-    work : dict, optional
+    work, h_sums
         As in :func:`mu_h_partials`.
 
     Returns
@@ -210,7 +214,7 @@ def mu_w_partials(
         row block (J = all columns) gives W_t's whole update. ``loss`` is None.
     """
     if beta == 1:
-        return _kl_w(block, W, H, work)
+        return _kl_w(block, W, H, work, h_sums)
     if beta == 2 and block.mask is None:
         return Partials(cross_product(block, H), H @ H.T, "gram")
     return _general_w(block, W, H, beta, work)
@@ -219,8 +223,13 @@ def mu_w_partials(
 # -- KL: the quotient X ⊘ W H, in compiled passes ----------------------------
 
 
-def _kl_h(block: DataBlock, W: np.ndarray, H: np.ndarray, with_loss: bool, work: dict | None) -> Partials:
+def _kl_h(
+    block: DataBlock, W: np.ndarray, H: np.ndarray, with_loss: bool, work: dict | None, h_sums: np.ndarray | None
+) -> Partials:
     X, M, dtype = block.X, block.mask, block.dtype
+    w_sums = W.sum(axis=0)
+    if with_loss and M is None and h_sums is None:
+        h_sums = H.sum(axis=1)
     if block.sparse:
         XT = block.XT
         q = scratch(work, "q", (XT.nnz,), dtype)
@@ -228,8 +237,8 @@ def _kl_h(block: DataBlock, W: np.ndarray, H: np.ndarray, with_loss: bool, work:
         csr_quotient_product(XT.indptr, XT.indices, XT.data, np.ascontiguousarray(H.T), W, q, num_t)
         loss = None
         if with_loss:
-            loss = xlogq_sum(XT.data, q) - block.x_sum + float(W.sum(axis=0) @ H.sum(axis=1))
-        return Partials(num_t.T, W.sum(axis=0)[:, None], "sums", loss)
+            loss = xlogq_sum(XT.data, q) - block.x_sum + float(w_sums @ h_sums)
+        return Partials(num_t.T, w_sums[:, None], "sums", loss)
     V = np.matmul(W, H, out=scratch(work, "V", X.shape, dtype))
     observed_v = float(np.vdot(M, V)) if with_loss and M is not None else 0.0
     x_log_q = dense_quotient(X, V, with_loss)  # V now holds X ⊘ W H
@@ -237,26 +246,30 @@ def _kl_h(block: DataBlock, W: np.ndarray, H: np.ndarray, with_loss: bool, work:
     loss = None
     if M is None:
         if with_loss:
-            loss = x_log_q - block.x_sum + float(W.sum(axis=0) @ H.sum(axis=1))
-        return Partials(num, W.sum(axis=0)[:, None], "sums", loss)
+            loss = x_log_q - block.x_sum + float(w_sums @ h_sums)
+        return Partials(num, w_sums[:, None], "sums", loss)
     den = np.matmul(W.T, M, out=scratch(work, "den_h", H.shape, dtype))
     if with_loss:
         loss = x_log_q - block.x_sum + observed_v
     return Partials(num, den, "full", loss)
 
 
-def _kl_w(block: DataBlock, W: np.ndarray, H: np.ndarray, work: dict | None) -> Partials:
+def _kl_w(
+    block: DataBlock, W: np.ndarray, H: np.ndarray, work: dict | None, h_sums: np.ndarray | None
+) -> Partials:
     X, M, dtype = block.X, block.mask, block.dtype
     num = scratch(work, "num_w", W.shape, dtype)
+    if M is None and h_sums is None:
+        h_sums = H.sum(axis=1)
     if block.sparse:
         q = scratch(work, "q", (X.nnz,), dtype)
         csr_quotient_product(X.indptr, X.indices, X.data, W, np.ascontiguousarray(H.T), q, num)
-        return Partials(num, H.sum(axis=1)[None, :], "sums")
+        return Partials(num, h_sums[None, :], "sums")
     Q = np.matmul(W, H, out=scratch(work, "V", X.shape, dtype))
     dense_quotient(X, Q, False)
     np.matmul(Q, H.T, out=num)
     if M is None:
-        return Partials(num, H.sum(axis=1)[None, :], "sums")
+        return Partials(num, h_sums[None, :], "sums")
     return Partials(num, M @ H.T, "full")
 
 

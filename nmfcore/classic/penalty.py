@@ -25,15 +25,7 @@ class Penalty:
         return cls(alpha * l1_ratio * scale ** (0.5 - beta), alpha * (1.0 - l1_ratio) * scale ** (1.0 - beta))
 
     def value(self, F: np.ndarray) -> float:
-        """Penalty of the nonnegative factor ``F``."""
+        """Penalty of the nonnegative factor ``F`` (any shape)."""
         if not (self.l1 or self.l2):
             return 0.0
         return self.l1 * float(F.sum()) + 0.5 * self.l2 * float(np.vdot(F, F))
-
-    def add_to_denominator(self, den: np.ndarray, F: np.ndarray) -> np.ndarray:
-        """Add the penalty's gradient (nonnegative for F ≥ 0) to an MU denominator."""
-        if self.l1:
-            den = den + self.l1
-        if self.l2:
-            den = den + self.l2 * F
-        return den

@@ -196,3 +196,17 @@ def test_masked_itakura_saito_has_a_finite_loss_that_never_increases():
     result = nmfcore.nmf(np.where(mask > 0, X, np.nan), 3, beta=0, mask=mask, max_iter=30, tol=0, random_state=0)
     assert np.isfinite(result.loss).all() and np.all(np.diff(result.loss) <= 1e-9 * result.loss[:-1])
     assert result.loss[-1] == pytest.approx(nmfcore.beta_divergence(X, result.W, result.H, 0, mask=mask), rel=1e-9)
+
+
+def test_hals_blocks_of_whole_sweep_tiles_give_the_one_block_iterate_with_several_sweeps():
+    rng = np.random.default_rng(6)
+    X = rng.random((30, 4)) @ rng.random((4, 150)) + 0.05 * rng.random((30, 150))
+    W = rng.random((30, 4)) + 0.1
+    H = rng.random((4, 150)) + 0.1
+    scale = np.sqrt(X.mean() / (W @ H).mean())
+    W, H = W * scale, H * scale
+    aligned = [slice(0, 64), slice(64, 128), slice(128, 150)]  # starts on the kernel's 64-column tiles
+    W1, H1, _, _ = hals_iteration(X, W, H, [slice(0, 150)], sweeps_H=4)
+    Wb, Hb, _, _ = hals_iteration(X, W, H, aligned, sweeps_H=4)
+    np.testing.assert_allclose(Hb, H1, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(Wb, W1, rtol=1e-11, atol=1e-15)
