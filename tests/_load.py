@@ -17,6 +17,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -56,9 +57,14 @@ class Server:
     url: str
     process: subprocess.Popen
     env: dict[str, str]
+    log: Path
 
     def peak_rss(self) -> int:
         return peak_rss(self.process.pid)
+
+    def log_tail(self, chars: int = 4000) -> str:
+        """The end of what the server wrote to stderr."""
+        return self.log.read_text(errors="replace")[-chars:]
 
 
 @contextmanager
@@ -66,18 +72,22 @@ def app_server(limits: dict[str, str], timeout: float = 90.0) -> Iterator[Server
     """``streamlit run app.py`` on 127.0.0.1 with ``limits`` in its environment; stopped on exit."""
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), **limits}
+    # stderr to a file, not a pipe: an undrained pipe that fills would block the server
+    log_file = tempfile.NamedTemporaryFile(prefix="nmfcore-load-", suffix=".log", delete=False)
+    log = Path(log_file.name)
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true",
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log_file,
     )
+    log_file.close()
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"streamlit exited early: {process.stderr.read().decode()[-2000:]}")
+                raise RuntimeError(f"streamlit exited early: {log.read_text(errors='replace')[-2000:]}")
             try:
                 with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as reply:
                     if reply.read().strip() == b"ok":
@@ -86,7 +96,7 @@ def app_server(limits: dict[str, str], timeout: float = 90.0) -> Iterator[Server
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"streamlit did not answer at {url} within {timeout} s")
                 time.sleep(0.3)
-        yield Server(url, process, env)
+        yield Server(url, process, env, log)
     finally:
         process.terminate()
         try:
@@ -94,6 +104,7 @@ def app_server(limits: dict[str, str], timeout: float = 90.0) -> Iterator[Server
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(10)
+        log.unlink(missing_ok=True)
 
 
 def session_csv(index: int, big: bool = False) -> tuple[str, bytes, tuple[int, int]]:
@@ -122,7 +133,8 @@ class Outcome:
     seconds: float = 0.0
 
 
-def _session(url: str, index: int, max_iter: int, close_mid_fit: bool, deadline: float, outcome: Outcome) -> None:
+def _session(url: str, index: int, max_iter: int, close_mid_fit: bool, deadline: float, outcome: Outcome,
+             upload: tuple[str, bytes] | None = None) -> None:
     start = time.monotonic()
     client = StreamlitClient(url, timeout=max(5.0, deadline - time.monotonic()))
 
@@ -132,7 +144,9 @@ def _session(url: str, index: int, max_iter: int, close_mid_fit: bool, deadline:
             outcome.queued_seen.append(tuple(int(g) for g in match.groups()))
 
     try:
-        name, payload, shape = session_csv(index, big=close_mid_fit)
+        name, payload, _ = session_csv(index, big=close_mid_fit)
+        if upload is not None:
+            name, payload = upload
         seen(client.open())
         outcome.data_page_seconds.append(client.run_seconds[-1])
         page = client.upload(UPLOAD_KEY, name, payload)
@@ -179,20 +193,24 @@ def _session(url: str, index: int, max_iter: int, close_mid_fit: bool, deadline:
 
 
 def run_sessions(url: str, n_sessions: int, *, closers: tuple[int, ...] = (), max_iter: int = 1500,
-                 timeout: float = 90.0, stagger: float = 0.05) -> list[Outcome]:
+                 uploads: dict[int, tuple[str, bytes]] | None = None, timeout: float = 90.0,
+                 stagger: float = 0.05) -> list[Outcome]:
     """Drive ``n_sessions`` concurrent sessions through upload and fit; returns what each saw.
 
     Session ``i`` fits ``max_iter + i`` iterations with ``tol=0`` (so its Done message
     names its own count); sessions in ``closers`` upload a big matrix, start a fit of
-    100 000 iterations (minutes) and leave one second later.
+    100 000 iterations (minutes) and leave one second later; sessions in ``uploads``
+    upload that ``(file name, bytes)`` instead of their CSV (a bad file, say).
     """
+    uploads = uploads or {}
     deadline = time.monotonic() + timeout
-    outcomes = [Outcome(i, session_csv(i)[0]) for i in range(n_sessions)]
+    outcomes = [Outcome(i, uploads[i][0] if i in uploads else session_csv(i)[0]) for i in range(n_sessions)]
     threads = []
     for i in range(n_sessions):
         closing = i in closers
         thread = threading.Thread(
-            target=_session, args=(url, i, 100_000 if closing else max_iter + i, closing, deadline, outcomes[i]),
+            target=_session, args=(url, i, 100_000 if closing else max_iter + i, closing, deadline, outcomes[i],
+                                   uploads.get(i)),
             name=f"load-session-{i}", daemon=True)
         thread.start()
         threads.append(thread)
