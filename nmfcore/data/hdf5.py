@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import h5py
 import numpy as np
+from h5py import h5t
 
 from nmfcore.data.errors import MALFORMED, DataError, reading
 from nmfcore.data.limits import DEFLATE_RATIO, check_claimed_size, human
@@ -22,6 +23,9 @@ from nmfcore.data.sparse import structure_problem
 HDF5_ERRORS = MALFORMED + (RuntimeError, TypeError)
 #: Memory per element of a variable-length string once decoded to a Python str.
 _STRING_BYTES = 64
+#: Type classes of the files we read: numbers, strings (fixed or variable length), enums
+#: (h5py's booleans), compounds (MATLAB's complex numbers) and references (its cells).
+_TYPE_CLASSES = frozenset((h5t.INTEGER, h5t.FLOAT, h5t.STRING, h5t.ENUM, h5t.COMPOUND, h5t.REFERENCE))
 
 
 _SUPERBLOCK = b"\x89HDF\r\n\x1a\n"
@@ -101,44 +105,52 @@ def check_global_heaps(view: bytes | mmap.mmap, what: str) -> None:
         at = view.find(_HEAP, at + 1)
 
 
-def _datasets(f: h5py.File) -> list[tuple[str, h5py.Dataset]]:
-    found: list[tuple[str, h5py.Dataset]] = []
-
-    def visit(name: str, item: object) -> None:
-        if isinstance(item, h5py.Dataset):
-            found.append((name, item))
-
-    f.visititems(visit)
-    return found
-
-
 def check_datasets(f: h5py.File, what: str, limit: int, file_size: int) -> None:
-    """Check the claimed size of every dataset in ``f`` against the file and the limit.
+    """Check every dataset's and attribute's type, and every dataset's claimed size.
 
-    A dataset's shape comes from its dataspace, which a corrupt file can inflate; h5py
-    would allocate the claimed size (filling missing chunks) when a reader loads it.
-    Each dataset must fit in the file (with up to :data:`DEFLATE_RATIO` times expansion when
-    it is chunked, as compression needs), and all of them together in ``limit``.
+    Call it before reading any value. A dataset's shape comes from its dataspace, which
+    a corrupt file can inflate; h5py would allocate the claimed size (filling missing
+    chunks) when a reader loads it. Each dataset must fit in the file (with up to
+    :data:`DEFLATE_RATIO` times expansion when it is chunked, as compression needs), and
+    all of them together in ``limit``. Types are limited to those the writers of
+    AnnData, Cell Ranger and MATLAB files use: libhdf5 crashes reading a value whose
+    type message a flipped byte turned into, e.g., a variable-length sequence.
 
     Raises
     ------
     DataError
-        A dataset larger than its file allows, or all datasets above ``limit``.
+        An unexpected type, a dataset larger than its file allows, or all datasets above
+        ``limit``.
     """
     total = 0.0
-    for name, dataset in _datasets(f):
-        strings = dataset.dtype.kind == "O"
-        itemsize = _STRING_BYTES if strings else max(dataset.dtype.itemsize, 1)
+    objects: list[tuple[str, h5py.Group | h5py.Dataset]] = [("/", f)]
+    f.visititems(lambda name, item: objects.append((name, item)))
+    for name, item in objects:
+        for key in item.attrs:
+            _check_type(item.attrs.get_id(key).get_type(), f"attribute {key!r} of {name!r} in {what}")
+        if not isinstance(item, h5py.Dataset):
+            continue
+        _check_type(item.id.get_type(), f"dataset {name!r} of {what}")
+        strings = item.dtype.kind == "O"
+        itemsize = _STRING_BYTES if strings else max(item.dtype.itemsize, 1)
         shape = check_claimed_size(
-            dataset.shape or (), what=f"dataset {name!r} of {what}", limit=limit,
+            item.shape or (), what=f"dataset {name!r} of {what}", limit=limit,
             itemsize=itemsize, file_size=file_size, names=False,
-            stored_itemsize=1 if strings else dataset.dtype.itemsize,
-            ratio=DEFLATE_RATIO if dataset.chunks else 1)
+            stored_itemsize=1 if strings else item.dtype.itemsize,
+            ratio=DEFLATE_RATIO if item.chunks else 1)
         total += float(np.prod([float(s) for s in shape])) * itemsize
     if total > limit:
         raise DataError(
             f"the datasets of {what} need {human(total)} in memory together, above the limit "
             f"of {human(limit)}; subsample the data, or raise the limit with max_bytes="
+        )
+
+
+def _check_type(type_id: h5t.TypeID, what: str) -> None:
+    if type_id.get_class() not in _TYPE_CLASSES:
+        raise DataError(
+            f"{what} has the HDF5 type class {type_id.get_class()}, which no AnnData, Cell "
+            "Ranger or MATLAB file uses; the file is corrupt: write it again"
         )
 
 

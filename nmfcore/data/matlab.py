@@ -96,6 +96,8 @@ class MatFile:
 
     def _v5_variables(self) -> dict[str, Variable]:
         with self.source.open() as fh:
+            check_variable(fh, None, repr(self.source.name))
+            fh.seek(0)
             listing = scipy.io.whosmat(fh)
         return {
             name: Variable(name, tuple(int(s) for s in shape), cls == "sparse", cls)

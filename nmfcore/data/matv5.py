@@ -20,6 +20,9 @@ _MATRIX, _COMPRESSED = 14, 15
 NUMERIC_TYPES = frozenset((1, 2, 3, 4, 5, 6, 7, 9, 12, 13, 16, 17, 18))
 _NUMERIC_CLASSES = frozenset(range(6, 16))  # mxDOUBLE_CLASS .. mxUINT64_CLASS
 _SPARSE_CLASS = 5
+_OPAQUE_CLASS = 17
+#: MATLAB names are at most 63 characters (namelengthmax); far longer is a corrupt header.
+MAX_NAME = 4096
 _CHUNK = 1 << 16
 
 
@@ -90,22 +93,25 @@ class _Elements:
         return code
 
 
-def check_variable(fh: BinaryIO, name: str, what: str) -> None:
-    """Check that every data element SciPy would read for variable ``name`` has a readable type.
+def check_variable(fh: BinaryIO, name: str | None, what: str) -> None:
+    """Check the headers SciPy reads to list the variables, and the data elements it would
+    read for variable ``name``.
 
     Parameters
     ----------
     fh : binary file
         The .mat file, positioned anywhere.
-    name : str
-        A variable listed by ``scipy.io.whosmat`` (numeric or sparse class).
+    name : str or None
+        A variable listed by ``scipy.io.whosmat`` (numeric or sparse class); None checks
+        only the headers of every variable, as ``whosmat`` reads them.
     what : str
-        The variable's owner for messages.
+        The variable's (or file's) owner for messages.
 
     Raises
     ------
     DataError
-        A data element of an unknown type, or an element that ends early.
+        A variable name longer than any MATLAB writes (SciPy allocates what the header
+        says), a data element of an unknown type, or an element that ends early.
     """
     fh.seek(0)
     header = fh.read(128)
@@ -113,7 +119,7 @@ def check_variable(fh: BinaryIO, name: str, what: str) -> None:
     while True:
         top = fh.read(8)
         if len(top) < 8:
-            return  # scipy.io reports a missing variable itself
+            return  # the end: scipy.io reports a missing variable itself
         code, count = struct.unpack(order + "II", top)
         if code not in (_MATRIX, _COMPRESSED):
             fh.seek(count, 1)
@@ -134,16 +140,19 @@ def check_variable(fh: BinaryIO, name: str, what: str) -> None:
         elements.finish()
 
 
-def _read_matrix(elements: _Elements, name: str, code: int) -> bool:
+def _read_matrix(elements: _Elements, name: str | None, code: int) -> bool:
     """Check the matrix element (whose tag was read) if it is variable ``name``; return
     whether it was."""
     if code != _MATRIX:
         return False
     elements.read(8)  # the array flags' tag, which scipy.io reads without looking at it
     flags, _ = struct.unpack(elements.order + "II", elements.read(8))
-    elements.element()  # dimensions: scipy.io checks their type and size
+    if flags & 0xFF != _OPAQUE_CLASS:  # scipy.io reads no dimensions for opaque objects
+        elements.element()  # dimensions: scipy.io checks their type and size
     _, name_count, small = elements.tag()
-    if elements.data(name_count, small).decode("latin1") != name:
+    if small is None and name_count > MAX_NAME:
+        raise DataError(f"declares a variable name of {name_count} bytes")
+    if name is None or elements.data(name_count, small).decode("latin1") != name:
         return False
     mclass, complex_ = flags & 0xFF, bool(flags >> 11 & 1)
     if mclass in _NUMERIC_CLASSES:

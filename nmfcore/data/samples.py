@@ -18,12 +18,12 @@ SAMPLES = {
     "scrna": ("scrna.h5ad", "scrna"),
 }
 
-# how the app names each sample: what it is, where it comes from, and its size
-SAMPLE_TITLES = {
-    "faces": "Faces (LFW, 100 images of 25 × 25 pixels)",
-    "text": "News articles (Reuters, 395 documents × 4258 terms)",
-    "hyperspectral": "Hyperspectral scene (simulated, 40 × 40 pixels × 120 bands)",
-    "scrna": "Blood cells (PBMC single-cell RNA, 700 cells × 765 genes)",
+# how the app names each sample: what it is, then where it comes from and its size
+SAMPLE_NAMES = {
+    "faces": ("Faces", "LFW, 100 images of 25 × 25 pixels"),
+    "text": ("News articles", "Reuters, 395 documents × 4258 terms"),
+    "hyperspectral": ("Hyperspectral scene", "simulated, 40 × 40 pixels × 120 bands"),
+    "scrna": ("Blood cells", "PBMC single-cell RNA, 700 cells × 765 genes"),
 }
 
 
@@ -35,14 +35,18 @@ def samples() -> list[str]:
 def sample_title(name: str) -> str:
     """How a person would name a bundled sample, with its size, e.g. ``"Faces (LFW, 100 images of 25 × 25 pixels)"``.
 
+    The two parts are ``SAMPLE_NAMES[name]``: what the data are, and where they come
+    from with their size.
+
     Raises
     ------
     ValueError
         Unknown name.
     """
-    if name not in SAMPLE_TITLES:
+    if name not in SAMPLE_NAMES:
         raise ValueError(f"sample {name!r} does not exist; choose one of {samples()}")
-    return SAMPLE_TITLES[name]
+    what, details = SAMPLE_NAMES[name]
+    return f"{what} ({details})"
 
 
 def sample_path(name: str) -> Path:

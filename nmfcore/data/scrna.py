@@ -61,6 +61,7 @@ def inspect_h5ad(source: Source, limit: int) -> None:
     name = repr(source.name)
     with open_hdf5(source, f"{name} cannot be read as HDF5/AnnData",
                    "the file is truncated or corrupt: write it again with adata.write_h5ad()") as f:
+        check_datasets(f, name, limit, source.size)
         if "X" not in f:
             raise DataError(
                 f"{name} is HDF5 but has no 'X' matrix, so it is not an AnnData "
@@ -74,7 +75,6 @@ def inspect_h5ad(source: Source, limit: int) -> None:
                 "factorise; check the filtering that produced the file"
             )
         check_claimed_size(shape, what=f"'X' of {name}", limit=limit, nnz=nnz)
-        check_datasets(f, name, limit, source.size)
         sparse_groups: list[tuple[str, Any]] = []
         f.visititems(lambda key, item: sparse_groups.append((key, item)) if sparse_encoding(item) else None)
         for key, group in sparse_groups:
