@@ -408,6 +408,18 @@ def memo(store: str, key: Hashable, compute: Callable[[], Any]) -> Any:
 # ----------------------------------------------------------------------------- widgets
 
 
+def reset_when_changed(key: str, context: Hashable) -> None:
+    """Let widget ``key`` start again from its default when ``context`` (e.g. the data it is for) changed.
+
+    Call before the widget is drawn; a value the user set stays while ``context`` stays.
+    """
+    state = _state()
+    contexts = state["memo"].setdefault("widget_context", {})
+    if contexts.get(key, context) != context:
+        state.pop(key, None)
+    contexts[key] = context
+
+
 def select_result(label: str = "Result", key: str | None = None) -> str | None:
     """Selectbox over the kept results (newest selected by default); returns the name."""
     names = list(results())

@@ -9,7 +9,7 @@ from nmfcore.app import views
 from nmfcore.app.sources import load_source, source_title
 from nmfcore.app.text import literal
 from nmfcore.data import samples
-from nmfcore.data.samples import sample_title
+from nmfcore.data.samples import SAMPLE_NAMES
 from pages import _state
 
 KIND_CHOICES = ["detect automatically", "images", "text", "hyperspectral", "scrna", "matrix"]
@@ -162,9 +162,11 @@ st.subheader("Bundled samples")
 names = samples()
 cols = st.columns(max(1, len(names)))
 for col, name in zip(cols, names):
-    if col.button(sample_title(name), key=f"sample_{name}", width="stretch",
+    what, details = SAMPLE_NAMES[name]
+    if col.button(what, key=f"sample_{name}", width="stretch",
                   help=f"Load this bundled sample (`nmfcore.load_sample(\"{name}\")`; see sample_data/README.md)."):
         _load({"sample": name, "kind": None}, {})
+    col.caption(details)
 
 st.subheader("Upload")
 limit_mb = st.get_option("server.maxUploadSize")
