@@ -6,15 +6,10 @@ stable (tests read them): ``"dataset"``, ``"dataset_label"``, ``"fingerprint"``,
 ``"results"`` (a result's name -> the result, a :class:`~nmfcore.results.FitResult`),
 ``"result_info"``, ``"fit_cache"``, ``"job"``, ``"selected_result"``, ``"custom_init"``.
 
-What the sessions share is the server process's :func:`fit_queue` (one
-:class:`~nmfcore.app.queue.FitQueue`, made once by ``st.cache_resource``) and its
-:func:`limits` (``NMFCORE_*`` variables, see :mod:`nmfcore.app.limits`). A fit is
-submitted to the queue, which starts it when a slot is free. Streamlit has no hook for
-a session that ends, so the queue asks Streamlit's runtime whether the session that
-submitted a fit is still connected (:func:`streamlit.runtime.get_instance`'s
-``is_active_session``); one gone for ``NMFCORE_SESSION_GRACE`` seconds (default 120,
-as long as Streamlit keeps a disconnected session for its browser to reconnect) has
-its fit cancelled.
+What the sessions share, the server's queue of fits and its limits, lives in
+:mod:`pages._server`. A fit is submitted to the queue under this session's
+:func:`session_key` (Streamlit's session id), and the queue starts it when a slot is
+free, or cancels it once the session has been gone a while.
 """
 
 from __future__ import annotations
@@ -25,18 +20,13 @@ from typing import Any, Callable, Hashable, Mapping
 
 import numpy as np
 import streamlit as st
-from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from nmfcore.app.cost import format_bytes
 from nmfcore.app.jobs import FitJob
-from nmfcore.app.limits import Limits
-from nmfcore.app.queue import FitQueue, QueueStatus, Ticket
+from nmfcore.app.queue import QueueStatus, Ticket
 from nmfcore.app.text import literal
 from nmfcore.data import data_fingerprint
-
-# session keys of sessions the runtime cannot vouch for (AppTest, bare mode): never reaped
-_LOCAL = "local:"
+from pages._server import LOCAL, fit_queue, limits, session_alive
 
 _DEFAULTS: dict[str, Callable[[], Any]] = {
     "results": dict,
@@ -83,33 +73,13 @@ def _state() -> Any:
 # ----------------------------------------------------------------------------- server
 
 
-@st.cache_resource(show_spinner=False)
-def limits() -> Limits:
-    """The server's limits, read once from the ``NMFCORE_*`` environment variables."""
-    return Limits.from_env()
-
-
-def _session_alive(session_key: str) -> bool | None:
-    """Whether the session is still connected; None when the runtime cannot tell."""
-    if session_key.startswith(_LOCAL) or not runtime.exists():
-        return None
-    alive = runtime.get_instance().is_active_session(session_key)
-    return alive if isinstance(alive, bool) else None  # AppTest's stand-in runtime answers a mock
-
-
-@st.cache_resource(show_spinner=False)
-def fit_queue() -> FitQueue:
-    """The one queue of fits of this server process, shared by every session."""
-    return FitQueue.from_limits(limits(), liveness=_session_alive)
-
-
 def session_key() -> str:
     """This session's name in the queue: Streamlit's session id on a server, else a random one."""
     state = _state()
     if "session_key" not in state:
         ctx = get_script_run_ctx()
-        live = ctx is not None and _session_alive(ctx.session_id) is True
-        state["session_key"] = ctx.session_id if live else _LOCAL + uuid.uuid4().hex
+        live = ctx is not None and session_alive(ctx.session_id) is True
+        state["session_key"] = ctx.session_id if live else LOCAL + uuid.uuid4().hex
     return state["session_key"]
 
 
@@ -183,23 +153,8 @@ def new_upload(slot: str, signature: Hashable) -> bool:
 
 
 def check_upload(source: Mapping[str, Any]) -> None:
-    """Refuse uploaded files larger together than the session's cap (``NMFCORE_MAX_UPLOAD_BYTES``).
-
-    Parameters
-    ----------
-    source : dict
-        ``{"files": [(name, bytes), ...], ...}``; a sample passes.
-
-    Raises
-    ------
-    ValueError
-        Saying how big the upload is and what the cap is.
-    """
-    cap = limits().max_upload_bytes
-    total = sum(len(payload) for _, payload in source.get("files", ()))
-    if total > cap:
-        raise ValueError(f"This upload is {format_bytes(total)}, more than the {format_bytes(cap)} of data files "
-                         "a session may upload on this server: upload fewer files, or a subset of the data.")
+    """Refuse uploaded files larger together than the session's cap (see :meth:`Limits.check_upload`)."""
+    limits().check_upload(sum(len(payload) for _, payload in source.get("files", ())))
 
 
 # ----------------------------------------------------------------------------- results

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
+from nmfcore.app.cost import format_bytes
+
 _SUFFIXES = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*([KMGT]?)(?:I?B)?\s*$", re.IGNORECASE)
 # how long Streamlit keeps a disconnected session so that its browser can reconnect
@@ -107,6 +109,19 @@ class Limits:
     max_results: int
     max_upload_bytes: int
     session_grace: float
+
+    def check_upload(self, n_bytes: int) -> None:
+        """Refuse an upload of ``n_bytes`` (all its files together) over ``max_upload_bytes``.
+
+        Raises
+        ------
+        ValueError
+            Saying how big the upload is and what the cap is.
+        """
+        if n_bytes > self.max_upload_bytes:
+            raise ValueError(f"This upload is {format_bytes(n_bytes)}, more than the {format_bytes(self.max_upload_bytes)} "
+                             "of data files a session may upload on this server: upload fewer files, or a "
+                             "subset of the data.")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Limits:

@@ -409,6 +409,9 @@ def test_limits_come_from_the_environment_with_defaults():
             Limits.from_env({name: value})
     queue = FitQueue.from_limits(limits)
     assert (queue.max_running, queue.memory_budget, queue.grace) == (2, limits.memory_budget, 2.5)
+    limits.check_upload(800 * 1024)
+    with pytest.raises(ValueError, match=r"This upload is 819 kB, more than the 819 kB"):
+        limits.check_upload(800 * 1024 + 1)
 
 
 # ----------------------------------------------------------------------------- real fits
