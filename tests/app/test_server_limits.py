@@ -1,17 +1,26 @@
-"""The Model and Data pages over the shared queue: queued place and Cancel, refusals, caps.
+"""The pages under the server's limits: the shared queue, per-session caps, isolated parsing.
 
-Each test gives the pages its own queue or limits by replacing ``pages._state.fit_queue``
-or ``pages._state.limits`` (the functions every page calls), so that the process-wide
-queue other tests use stays as it is.
+The Model page over the queue (queued place and Cancel, memory refusal, two sessions
+at once), the caps on kept results and uploaded bytes, and uploads parsed in a child
+process, whose crash costs one upload a message. Each test gives the pages its own
+queue or limits by replacing ``pages._state.fit_queue`` or ``pages._state.limits`` (the
+functions every page calls), so that the process-wide queue other tests use stays as
+it is.
 """
 
 from __future__ import annotations
 
+import functools
+import os
+import signal
 import sys
 
 import pytest
 
-from _app_helpers import fit_from_model_page, load_sample_page, no_exception
+from streamlit.testing.v1 import AppTest
+
+from _app_helpers import APP, TIMEOUT, fit_from_model_page, load_sample_page, no_exception
+from nmfcore.app import sources
 from nmfcore.app.limits import Limits
 from nmfcore.app.queue import FitQueue
 from test_queue import WAIT, _job
@@ -120,14 +129,10 @@ def test_two_sessions_fit_at_once_through_one_queue_and_keep_their_own_results(p
         assert at.session_state["result_info"][name].dataset.kind == kind
         assert at.session_state["session_key"].startswith("local:")
     assert pages[0].session_state["session_key"] != pages[1].session_state["session_key"]
-    assert _state_module()._session_alive(pages[0].session_state["session_key"]) is None  # never reaped
+    assert sys.modules["pages._server"].session_alive(pages[0].session_state["session_key"]) is None  # never reaped
 
 
 def test_an_upload_over_the_session_cap_is_refused_with_a_message(monkeypatch):
-    from streamlit.testing.v1 import AppTest
-
-    from _app_helpers import APP, TIMEOUT
-
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     monkeypatch.setattr(_state_module(), "limits", lambda: _limits(max_upload_bytes=100))
     text = "\n".join(",".join(["0.5"] * 10) for _ in range(20)).encode()
@@ -140,3 +145,24 @@ def test_an_upload_over_the_session_cap_is_refused_with_a_message(monkeypatch):
     at.file_uploader(key="data_upload_False").set_value(("fits.csv", text, "text/csv")).run()
     no_exception(at)
     assert not at.error and at.session_state["dataset"].shape == (20, 10)
+
+
+def crashing_parser(source, kind=None, **options):
+    """Stands for a compiled reader that a file drives into a segmentation fault."""
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def test_a_parser_that_crashes_costs_the_upload_a_message_not_the_server(monkeypatch):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    text = "\n".join(",".join(["0.5"] * 6) for _ in range(8)).encode()
+    crashing = functools.partial(sources.load_isolated, parser=crashing_parser)
+    monkeypatch.setattr(sources, "load_isolated", crashing)
+    at.file_uploader(key="data_upload_False").set_value(("evil.csv", text, "text/csv")).run()
+    no_exception(at)
+    message = at.error[0].value.replace("\\", "")
+    assert "evil.csv" in message and "could not be parsed safely" in message and "SIGSEGV" in message
+    assert at.session_state["dataset"] is None
+    monkeypatch.undo()
+    at.file_uploader(key="data_upload_False").set_value(("good.csv", text, "text/csv")).run()
+    no_exception(at)
+    assert not at.error and at.session_state["dataset"].shape == (8, 6)
