@@ -123,9 +123,7 @@ def check_datasets(f: h5py.File, what: str, limit: int, file_size: int) -> None:
         ``limit``.
     """
     total = 0.0
-    objects: list[tuple[str, h5py.Group | h5py.Dataset]] = [("/", f)]
-    f.visititems(lambda name, item: objects.append((name, item)))
-    for name, item in objects:
+    for name, item in [("/", f), *_items(f)]:
         for key in item.attrs:
             _check_type(item.attrs.get_id(key).get_type(), f"attribute {key!r} of {name!r} in {what}")
         if not isinstance(item, h5py.Dataset):
@@ -152,6 +150,22 @@ def _check_type(type_id: h5t.TypeID, what: str) -> None:
             f"{what} has the HDF5 type class {type_id.get_class()}, which no AnnData, Cell "
             "Ranger or MATLAB file uses; the file is corrupt: write it again"
         )
+
+
+def _items(group: h5py.Group) -> list[tuple[str, h5py.Group | h5py.Dataset]]:
+    found: list[tuple[str, h5py.Group | h5py.Dataset]] = []
+    group.visititems(lambda name, item: found.append((name, item)))
+    return found
+
+
+def dataset_names(group: h5py.Group) -> set[str]:
+    """The last path component of every dataset below ``group``."""
+    return {name.rsplit("/", 1)[-1] for name, item in _items(group) if isinstance(item, h5py.Dataset)}
+
+
+def sparse_groups(f: h5py.File) -> list[tuple[str, h5py.Group, str]]:
+    """(path, group, "csr" or "csc") of every sparse matrix anndata wrote in ``f``."""
+    return [(name, item, fmt) for name, item in _items(f) if (fmt := sparse_encoding(item))]
 
 
 def sparse_encoding(node: object) -> str | None:

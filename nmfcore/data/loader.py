@@ -13,13 +13,13 @@ from nmfcore.data import arrays, hyperspectral, images, scrna, text
 from nmfcore.data.archive import SafeZip
 from nmfcore.data.dataset import KINDS, Dataset
 from nmfcore.data.errors import DataError, reading
-from nmfcore.data.limits import MAX_EXTENT, check_dense_size
+from nmfcore.data.kinds import (
+    CHECKS, CUBE_OPTIONS, attach_labels, check_options, from_array, pick_options, stored_shape,
+)
 from nmfcore.data.limits import max_bytes as resolve_limit
 from nmfcore.data.matlab import MatFile
 from nmfcore.data.source import Source, as_source, detect_format
-from nmfcore.data.validate import finish, per_item
 
-_CHECKS = ("nan", "negative")
 OPTIONS = {
     "images": ("size", "resize", "image_shape", "order", "variable"),
     "text": ("vectorizer", "stop_words", "min_df", "max_df", "max_features", "text_column",
@@ -30,7 +30,6 @@ OPTIONS = {
               "n_top_genes", "pnmf_recipe"),
     "matrix": ("variable", "transpose"),
 }
-_CUBE_OPTIONS = ("wavelengths", "max_value", "drop_bands", "drop_bad_bands")
 _VECTORIZE = ("vectorizer", "stop_words", "min_df", "max_df", "max_features")
 _WAVELENGTH_NAMES = ("wavelengths", "wavelength", "wl", "lambda", "Wavelength")
 _LABEL_NAMES = ("labels", "label", "classid", "class", "classes", "Y", "y", "gnd")
@@ -49,8 +48,8 @@ def load(source: Any, kind: str | None = None, *, max_bytes: int | None = None,
         What the data are; None detects it from the format and content and records the
         decision in ``meta["detected"]``.
     max_bytes : int, optional
-        Memory limit; default ``$NMFCORE_MAX_BYTES`` or 2 GiB. Files whose matrix would
-        be larger are refused before anything is allocated.
+        Memory limit; default ``$NMFCORE_MAX_BYTES`` or 2 GiB. Files whose matrix (with its
+        row and column names) would be larger are refused before anything is allocated.
     name : str, optional
         File name for bytes input (its extension decides the format).
     **options
@@ -66,17 +65,22 @@ def load(source: Any, kind: str | None = None, *, max_bytes: int | None = None,
     Returns
     -------
     Dataset
+        Passing :meth:`Dataset.check` (shapes agree, entries finite and nonnegative).
 
     Raises
     ------
     DataError
-        For any file that cannot become a valid matrix; the message says why and what to do.
+        For any file that cannot become a valid matrix; the message names the file and
+        says why and what to do. Sizes claimed by the file are checked against the file's
+        real size and ``max_bytes`` before anything is allocated, and sparse structure is
+        checked before SciPy builds a matrix. A parser that crashes the interpreter
+        regardless is contained only by :func:`nmfcore.data.load_isolated`.
     ValueError
         For an unknown kind or option.
     """
     if kind is not None and kind not in KINDS:
         raise ValueError(f"kind={kind!r} is not valid; choose one of {KINDS} or None to detect it")
-    allowed = set(_CHECKS).union(*(OPTIONS[k] for k in ([kind] if kind else KINDS)))
+    allowed = set(CHECKS).union(*(OPTIONS[k] for k in ([kind] if kind else KINDS)))
     unknown = sorted(set(options) - allowed)
     if unknown:
         raise ValueError(
@@ -106,14 +110,6 @@ def _note(dataset: Dataset, fmt: str, kind: str, reason: str) -> Dataset:
     return dataset
 
 
-def _pick(options: dict[str, Any], names: Sequence[str]) -> dict[str, Any]:
-    return {k: options[k] for k in names if k in options}
-
-
-def _checks(options: dict[str, Any]) -> dict[str, Any]:
-    return _pick(options, _CHECKS)
-
-
 def _require(kind: str | None, allowed: Sequence[str], what: str) -> None:
     if kind is not None and kind not in allowed:
         raise DataError(
@@ -133,7 +129,7 @@ def _image_files(sources: list[Source], kind: str | None, limit: int, options: d
             )
         detect_format(s)
     return images.from_files(sources, limit=limit, origin=origin, labels=labels,
-                             **_pick(options, ("size", "resize")), **_checks(options))
+                             **pick_options(options, ("size", "resize")), **check_options(options))
 
 
 def _read_image(src: Source, kind: str | None, limit: int, options: dict[str, Any]) -> Dataset:
@@ -144,7 +140,7 @@ def _read_image(src: Source, kind: str | None, limit: int, options: dict[str, An
         if frames > 1 or kind == "hyperspectral":
             _require(kind, ("hyperspectral",), repr(src.name))
             dataset = hyperspectral.from_tiff(
-                src, limit=limit, **_pick(options, _CUBE_OPTIONS), **_checks(options))
+                src, limit=limit, **pick_options(options, CUBE_OPTIONS), **check_options(options))
             return _note(dataset, "multi-page TIFF", "hyperspectral", f"{frames} pages = bands")
     dataset = _image_files([src], kind, limit, options, origin=repr(src.name))
     return _note(dataset, "image file", "images", "an image file")
@@ -166,12 +162,12 @@ def _read_zip(src: Source, kind: str | None, limit: int, options: dict[str, Any]
             )
         dataset = hyperspectral.from_envi(
             archive.read(header).decode("utf-8", "replace"), archive.read(data[0]), name=src.name,
-            limit=limit, **_pick(options, _CUBE_OPTIONS), **_checks(options))
+            limit=limit, **pick_options(options, CUBE_OPTIONS), **check_options(options))
         return _note(dataset, "ZIP with an ENVI header", "hyperspectral", "an ENVI .hdr + data")
     if scrna.is_10x_archive(archive):
         _require(kind, ("scrna",), repr(src.name))
-        dataset = scrna.read_10x_archive(archive, limit, **_pick(options, OPTIONS["scrna"]),
-                                         **_checks(options))
+        dataset = scrna.read_10x_archive(archive, limit, **pick_options(options, OPTIONS["scrna"]),
+                                         **check_options(options))
         return _note(dataset, "ZIP of a 10x triplet", "scrna", "matrix.mtx + barcodes.tsv")
     picture_members = [m for m in archive.members if images.is_image_name(m.name)]
     if picture_members and (kind in (None, "images")):
@@ -189,7 +185,7 @@ def _read_zip(src: Source, kind: str | None, limit: int, options: dict[str, Any]
             lines = archive.read(vocab[0]).decode("utf-8", "replace").splitlines()
             terms = [line.split("\t")[0].strip() for line in lines if line.strip()]
         matrix = arrays.read_mtx(archive.read(mtx[0]), f"{mtx[0].name!r} in {src.name!r}", limit)
-        return _note(_from_2d(matrix, kind or "text", repr(src.name), options, limit=limit, terms=terms),
+        return _note(from_array(matrix, kind or "text", repr(src.name), options, limit=limit, terms=terms),
                      "ZIP of MatrixMarket + vocabulary", kind or "text", "a .mtx with a word list")
     documents = archive.with_suffix(".txt")
     if documents:
@@ -198,8 +194,8 @@ def _read_zip(src: Source, kind: str | None, limit: int, options: dict[str, Any]
         folders = np.asarray([m.folder for m in documents], dtype=object)
         annotations = {"folder": folders} if len(set(folders)) > 1 else {}
         dataset = text.vectorize(texts, names=[m.name for m in documents], origin=repr(src.name),
-                                 label_options=annotations, **_pick(options, _VECTORIZE),
-                                 **_checks(options))
+                                 label_options=annotations, **pick_options(options, _VECTORIZE),
+                                 **check_options(options))
         return _note(dataset, "ZIP of .txt files", "text", f"{len(texts)} documents")
     raise DataError(
         f"{src.name!r} holds {', '.join(sorted(suffixes)) or 'no files'}, none of which is a "
@@ -208,87 +204,11 @@ def _read_zip(src: Source, kind: str | None, limit: int, options: dict[str, Any]
     )
 
 
-def _from_2d(X: Any, kind: str, origin: str, options: dict[str, Any], *, limit: int,
-             terms: Sequence[str] | None = None, items: Sequence[str] | None = None,
-             features: Sequence[str] | None = None, labels: Any = None,
-             pixel_order: str = "C", layout: str = "nhw", **fields: Any) -> Dataset:
-    """Read an array (2-D, or 3-D for images and cubes) as ``kind``."""
-    checks = _checks(options)
-    if kind == "images":
-        if sp.issparse(X):
-            raise DataError(f"{origin} is sparse; images need a dense array")
-        return images.from_array(np.asarray(X), layout=layout, origin=origin,
-                                 order=options.get("order", pixel_order),
-                                 image_shape=options.get("image_shape", fields.get("image_shape")),
-                                 **checks)
-    if kind == "hyperspectral":
-        if sp.issparse(X):
-            check_dense_size(X.shape, limit, origin)
-            X = X.toarray()
-        X = np.asarray(X)
-        if X.ndim not in (2, 3):
-            raise DataError(
-                f"{origin} has {X.ndim} dimension(s); a hyperspectral scene is a rows x cols x "
-                "bands cube or a bands x pixels matrix"
-            )
-        cube_options = _pick(options, _CUBE_OPTIONS)
-        cube_options.setdefault("wavelengths", fields.get("wavelengths"))
-        cube_options.setdefault("max_value", fields.get("max_value"))
-        if X.ndim == 3:
-            return hyperspectral.from_cube(X, origin=origin, **cube_options, **checks)
-        return hyperspectral.from_bands_by_pixels(
-            X, origin=origin, pixel_order=options.get("pixel_order", pixel_order),
-            spatial_shape=options.get("spatial_shape", fields.get("spatial_shape")),
-            **cube_options, **checks)
-    if getattr(X, "ndim", 2) != 2:
-        raise DataError(
-            f"{origin} has {X.ndim} dimensions; kind={kind!r} needs a 2-D matrix (a 3-D array "
-            "is read as images or a hyperspectral cube)"
-        )
-    if kind == "text":
-        terms = options.get("vocabulary", terms)
-        if isinstance(terms, (str, Path)):
-            terms = _vocabulary_file(Path(terms))
-        elif terms is not None:
-            terms = [str(t) for t in np.ravel(np.asarray(terms, dtype=object))]
-        documents_are = options.get("documents_are")
-        if documents_are is None:
-            documents_are = "columns" if terms is not None and len(terms) == X.shape[0] != X.shape[1] else "rows"
-        if terms is not None and len(terms) != X.shape[1 if documents_are == "rows" else 0]:
-            raise DataError(
-                f"the vocabulary has {len(terms)} terms but {origin} is {X.shape[0]} x "
-                f"{X.shape[1]}; supply the word list that belongs to this matrix"
-            )
-        return text.from_dtm(X, documents_are=documents_are, terms=terms, documents=items,
-                             origin=origin, labels=labels, **checks)
-    if kind == "scrna":
-        raise DataError(
-            f"{origin} is a plain matrix; single-cell data must come as .h5ad, a 10x .h5 or a "
-            "ZIP of a 10x matrix.mtx/barcodes.tsv/features.tsv triplet (or use kind='matrix')"
-        )
-    if options.get("transpose"):
-        X = X.T
-        features, items = items, features
-    label_array = None if labels is None else np.asarray(labels).ravel()
-    return finish(X, "matrix", what=origin, feature_names=features, item_names=items,
-                  labels=label_array,
-                  label_options={} if label_array is None else {"labels": label_array},
-                  steps=["transposed"] if options.get("transpose") else [],
-                  meta={"orientation": "as in the file (columns are the items)"}, **checks)
-
-
-def _vocabulary_file(path: Path) -> list[str]:
-    """The terms of a word list, one per line (a tab ends the term, as in 10x features.tsv)."""
-    with reading(f"the vocabulary {path.name!r} cannot be read", "save it as UTF-8 text, one term per line"):
-        lines = path.read_bytes().decode("utf-8").splitlines()
-    return [line.split("\t")[0].strip() for line in lines if line.strip()]
-
-
 def _read_npy(src: Source, kind: str | None, limit: int, options: dict[str, Any]) -> Dataset:
     array = arrays.read_npy(src.read(), repr(src.name), limit)
     detected = kind or ("matrix" if array.ndim == 2 else "images")
     reason = "a 2-D array" if array.ndim == 2 else f"a {array.ndim}-D stack (images x height x width)"
-    return _note(_from_2d(array, detected, repr(src.name), options, limit=limit), ".npy", detected, reason)
+    return _note(from_array(array, detected, repr(src.name), options, limit=limit), ".npy", detected, reason)
 
 
 def _read_npz(src: Source, kind: str | None, limit: int, options: dict[str, Any]) -> Dataset:
@@ -299,7 +219,7 @@ def _read_npz(src: Source, kind: str | None, limit: int, options: dict[str, Any]
     def extra(*names: str) -> Any:
         return next((found[n] for n in names if n in found and n != key), None)
 
-    shape_of = {k: _stored_shape(found[k], f"{k} in {src.name!r}", k) for k in ("image_shape", "spatial_shape") if k in found}
+    shape_of = {k: stored_shape(found[k], f"{k} in {src.name!r}", k) for k in ("image_shape", "spatial_shape") if k in found}
     if kind:
         detected, reason = kind, "chosen by the user"
     elif sp.issparse(X) or extra(*_TERM_NAMES) is not None:
@@ -311,31 +231,12 @@ def _read_npz(src: Source, kind: str | None, limit: int, options: dict[str, Any]
     else:
         detected, reason = "matrix", "a 2-D array"
     labels = extra(*_LABEL_NAMES)
-    dataset = _from_2d(
+    dataset = from_array(
         X, detected, f"{key!r} in {src.name!r}", options, limit=limit, terms=extra(*_TERM_NAMES),
         items=extra("documents", "item_names"), features=extra("feature_names"),
         labels=labels, wavelengths=extra(*_WAVELENGTH_NAMES), **shape_of)
-    _attach_labels(dataset, labels, f"{key!r} in {src.name!r}")
+    attach_labels(dataset, labels, f"{key!r} in {src.name!r}")
     return _note(dataset, f".npz array {key!r}", detected, reason)
-
-
-def _stored_shape(value: np.ndarray, what: str, option: str) -> tuple[int, int]:
-    """An (h, w) or (rows, cols) pair stored in a file (as integers or MATLAB doubles), checked."""
-    shape = np.ravel(value)
-    if (shape.size != 2 or shape.dtype.kind not in "iuf" or not np.isfinite(shape).all()
-            or (shape < 1).any() or (shape != np.round(shape)).any() or (shape > MAX_EXTENT).any()):
-        raise DataError(
-            f"{what} is {shape.tolist()!r}, not a pair of positive whole numbers; fix it, or "
-            f"pass {option}= explicitly"
-        )
-    return int(shape[0]), int(shape[1])
-
-
-def _attach_labels(dataset: Dataset, labels: Any, origin: str) -> None:
-    """Offer a label vector found beside the data, when the reader has not used it."""
-    if labels is not None and dataset.labels is None:
-        dataset.labels = per_item(labels, dataset.shape[1], origin)
-        dataset.label_options = {"labels": dataset.labels}
 
 
 def _read_mat(src: Source, kind: str | None, limit: int, options: dict[str, Any]) -> Dataset:
@@ -359,7 +260,7 @@ def _read_mat(src: Source, kind: str | None, limit: int, options: dict[str, Any]
     fields: dict[str, Any] = {}
     if detected == "hyperspectral":
         if X.ndim == 2 and n_rows and n_cols:
-            fields["spatial_shape"] = _stored_shape(np.array([n_rows, n_cols]), f"nRow/nCol in {src.name!r}",
+            fields["spatial_shape"] = stored_shape(np.array([n_rows, n_cols]), f"nRow/nCol in {src.name!r}",
                                                     "spatial_shape")
             if X.shape[0] == n_rows * n_cols and X.shape[1] != n_rows * n_cols:
                 X = X.T
@@ -375,17 +276,17 @@ def _read_mat(src: Source, kind: str | None, limit: int, options: dict[str, Any]
         labels = next((mat.load(v.name).ravel() for v in mat.variables.values()
                        if v.name != key and not v.sparse and v.size == n_items > 2
                        and max(v.shape) == v.size), None)
-    dataset = _from_2d(X, detected, f"{key!r} in {src.name!r}", options, limit=limit, labels=labels,
+    dataset = from_array(X, detected, f"{key!r} in {src.name!r}", options, limit=limit, labels=labels,
                        pixel_order="F", layout="hwn", **fields)
     if detected != "hyperspectral":
-        _attach_labels(dataset, labels, f"{key!r} in {src.name!r}")
+        attach_labels(dataset, labels, f"{key!r} in {src.name!r}")
     dataset.meta["variable"] = note
     return _note(dataset, "MATLAB v7.3" if mat.hdf5 else "MATLAB v5", detected, reason)
 
 
 def _read_hdf5(src: Source, kind: str | None, limit: int, options: dict[str, Any]) -> Dataset:
     _require(kind, ("scrna",), repr(src.name))
-    scrna_options = {**_pick(options, OPTIONS["scrna"]), **_checks(options)}
+    scrna_options = {**pick_options(options, OPTIONS["scrna"]), **check_options(options)}
     if src.suffix == ".h5ad":
         return _note(scrna.read_h5ad(src, limit, **scrna_options), ".h5ad", "scrna", "AnnData")
     return _note(scrna.read_10x_h5(src, limit, **scrna_options), "10x .h5", "scrna",
@@ -396,13 +297,13 @@ def _read_mtx(src: Source, kind: str | None, limit: int, options: dict[str, Any]
     folder = src.path.parent if src.path is not None else None
     if folder is not None and kind in (None, "scrna") and any(
             (folder / f).exists() for f in ("barcodes.tsv", "barcodes.tsv.gz")):
-        dataset = scrna.read_10x_folder(folder, limit, **_pick(options, OPTIONS["scrna"]),
-                                        **_checks(options))
+        dataset = scrna.read_10x_folder(folder, limit, **pick_options(options, OPTIONS["scrna"]),
+                                        **check_options(options))
         return _note(dataset, "10x .mtx triplet", "scrna", "barcodes.tsv beside matrix.mtx")
     _require(kind, ("text", "matrix"), repr(src.name))
     matrix = arrays.read_mtx(src.read(), repr(src.name), limit)
     detected = kind or ("text" if "vocabulary" in options else "matrix")
-    return _note(_from_2d(matrix, detected, repr(src.name), options, limit=limit), "MatrixMarket", detected,
+    return _note(from_array(matrix, detected, repr(src.name), options, limit=limit), "MatrixMarket", detected,
                  "a vocabulary was given" if detected == "text" else "a plain sparse matrix")
 
 
@@ -422,7 +323,7 @@ def _read_envi(src: Source, kind: str | None, limit: int, options: dict[str, Any
         )
     dataset = hyperspectral.from_envi(
         src.read().decode("utf-8", "replace"), data.read_bytes(), name=src.name, limit=limit,
-        **_pick(options, _CUBE_OPTIONS), **_checks(options))
+        **pick_options(options, CUBE_OPTIONS), **check_options(options))
     return _note(dataset, "ENVI", "hyperspectral", "an ENVI .hdr + data")
 
 
@@ -438,7 +339,7 @@ def _envi_pair(header: Source, sources: list[Source], kind: str | None, limit: i
         )
     dataset = hyperspectral.from_envi(
         header.read().decode("utf-8", "replace"), data[0].read(), name=header.name, limit=limit,
-        **_pick(options, _CUBE_OPTIONS), **_checks(options))
+        **pick_options(options, CUBE_OPTIONS), **check_options(options))
     return _note(dataset, "ENVI header + data", "hyperspectral", "an ENVI .hdr + data")
 
 
@@ -450,7 +351,7 @@ def _read_text(src: Source, kind: str | None, limit: int, options: dict[str, Any
     if column is not None:
         dataset = text.from_table(table, column, name=src.name,
                                   label_column=options.get("label_column"),
-                                  **_pick(options, _VECTORIZE), **_checks(options))
+                                  **pick_options(options, _VECTORIZE), **check_options(options))
         return _note(dataset, "CSV with a text column", "text",
                      f"column {(table.header or [column] * (column + 1))[column]!r} holds sentences; vectorised")
     values, row_names, header = arrays.numeric_table(table, src.name)
@@ -461,9 +362,9 @@ def _read_text(src: Source, kind: str | None, limit: int, options: dict[str, Any
     else:
         detected, reason = "matrix", "a numeric table (columns are the items)"
     if detected == "text":
-        dataset = _from_2d(values, "text", repr(src.name), options, limit=limit, terms=header, items=row_names)
+        dataset = from_array(values, "text", repr(src.name), options, limit=limit, terms=header, items=row_names)
     else:
-        dataset = _from_2d(values, detected, repr(src.name), options, limit=limit, items=header, features=row_names)
+        dataset = from_array(values, detected, repr(src.name), options, limit=limit, items=header, features=row_names)
     return _note(dataset, "delimited text", detected, reason)
 
 

@@ -19,7 +19,9 @@ from nmfcore.data.archive import SafeZip
 from nmfcore.data.arrays import read_mtx
 from nmfcore.data.dataset import Dataset
 from nmfcore.data.errors import DataError, reading
-from nmfcore.data.hdf5 import HDF5_ERRORS, check_datasets, check_sparse_group, open_hdf5, sparse_encoding
+from nmfcore.data.hdf5 import (
+    HDF5_ERRORS, check_datasets, check_sparse_group, dataset_names, open_hdf5, sparse_groups,
+)
 from nmfcore.data.limits import MAX_RATIO, check_claimed_size
 from nmfcore.data.source import Source
 from nmfcore.data.sparse import checked_sparse
@@ -75,11 +77,9 @@ def inspect_h5ad(source: Source, limit: int) -> None:
                 "factorise; check the filtering that produced the file"
             )
         check_claimed_size(shape, what=f"'X' of {name}", limit=limit, nnz=nnz)
-        sparse_groups: list[tuple[str, Any]] = []
-        f.visititems(lambda key, item: sparse_groups.append((key, item)) if sparse_encoding(item) else None)
-        for key, group in sparse_groups:
+        for key, group, fmt in sparse_groups(f):
             group_shape, _ = _h5_shape(group, f"{key!r} of {name}")
-            check_sparse_group(group, group_shape, sparse_encoding(group), f"{key!r} of {name}")
+            check_sparse_group(group, group_shape, fmt, f"{key!r} of {name}")
 
 
 def _is_integer(matrix: Any) -> bool:
@@ -243,10 +243,8 @@ def _inspect_10x_h5(source: Source, limit: int) -> None:
         genes, cells = check_claimed_size(shape, what=f"the matrix of {name}", limit=limit, nnz=nnz)
         # scanpy reads these by name (v3 flattens the features group) and turns a missing one
         # into a bare Exception
-        found: set[str] = set()
-        group.visititems(lambda key, item: found.add(key.rsplit("/", 1)[-1]) if isinstance(item, h5py.Dataset) else None)
         required = _TENX_V3 if "matrix" in f else _TENX_V2
-        missing = sorted(required - found)
+        missing = sorted(required - dataset_names(group))
         if missing:
             raise DataError(
                 f"the matrix of {name} lacks the dataset(s) {missing}; use Cell Ranger's "
