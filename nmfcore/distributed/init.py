@@ -1,0 +1,150 @@
+"""Initial factors of a chunked fit, computed chunk by chunk.
+
+"random" draws W as :func:`nmfcore.initialize` does and each H block from its own seed
+(so the factors depend on the seed and on the chunking). The NNDSVD variants need the
+leading singular triplets of X: a randomized range finder (Halko, Martinsson & Tropp
+2011) over the chunks, where every pass sums m x k products X_b Ω_b or X_b (X_bᵀ Q)
+and the chunks keep their k x n_b blocks; sparse chunks are never densified. The
+singular vectors then go through NNDSVD's positive and negative parts as in
+:mod:`nmfcore.classic.init`, W on the client and each H block on its chunk.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nmfcore.distributed.chunk_tasks import Prep, prepared
+
+#: Extra sketch columns, and power iterations, of the randomized SVD.
+OVERSAMPLE = 10
+POWER_ITERATIONS = 4
+#: Entries below this are zero in NNDSVD's factors (as in nmfcore.classic.init).
+ZERO_BELOW = 1e-12
+
+
+def random_block(seed: int, shape: tuple[int, int], scale: float, dtype: np.dtype) -> np.ndarray:
+    """``scale`` times uniform [0, 1) entries, from ``seed``."""
+    return (scale * np.random.default_rng(seed).random(shape)).astype(dtype, copy=False)
+
+
+def _sketch(chunk: Any, seed: int, k: int, prep: Prep) -> tuple[np.ndarray]:
+    X = prepared(chunk, prep).X
+    omega = np.random.default_rng(seed).standard_normal((X.shape[1], k))
+    return (np.asarray(X @ omega),)
+
+
+def _power(chunk: Any, Q: np.ndarray, prep: Prep) -> tuple[np.ndarray]:
+    X = prepared(chunk, prep).X
+    return (np.asarray(X @ np.asarray(X.T @ Q)),)
+
+
+def _project(chunk: Any, Q: np.ndarray, prep: Prep) -> tuple[np.ndarray, np.ndarray]:
+    B = np.asarray((prepared(chunk, prep).X.T @ Q).T)  # Qᵀ X_b, k x n_b
+    return B, B @ B.T
+
+
+def _right_vectors(B: np.ndarray, rotation: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """V_bᵀ = rotation B_b (r x n_b) and the squared norms of its positive and negative parts per row."""
+    Vt = rotation @ B
+    return Vt, (np.square(np.maximum(Vt, 0)).sum(axis=1), np.square(np.maximum(-Vt, 0)).sum(axis=1))
+
+
+def _nndsvd_block(
+    Vt: np.ndarray, coefficients: np.ndarray, negative: np.ndarray, fill: str, fill_value: float, seed: int,
+    dtype: np.dtype,
+) -> np.ndarray:
+    """H_b of NNDSVD: row j is coefficients[j] times the chosen part of Vᵀ's row j, zeros filled."""
+    H = np.where(negative[:, None], np.maximum(-Vt, 0), np.maximum(Vt, 0)) * coefficients[:, None]
+    H[H < ZERO_BELOW] = 0
+    zeros = H == 0
+    if fill == "nndsvda":
+        H[zeros] = fill_value
+    elif fill == "nndsvdar":
+        H[zeros] = fill_value / 100 * np.random.default_rng(seed).random(int(zeros.sum()))
+    return H.astype(dtype, copy=False)
+
+
+def _orthonormal(Y: np.ndarray) -> np.ndarray:
+    return np.linalg.qr(Y)[0]
+
+
+def chunked_svd(backend: Any, shape: tuple[int, int], rank: int, prep: Prep, scale: float,
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, list[Any], np.ndarray]:
+    """Top-``rank`` singular triplets of X = s (X / s), by a randomized range finder over the chunks.
+
+    Returns
+    -------
+    U : ndarray, shape (m, r)
+        Signs flipped so that each column's largest entry is positive.
+    S : ndarray, shape (r,)
+        Singular values of X (``scale`` = s times those of X / s).
+    B : list
+        The blocks Qᵀ X_b / s (k x n_b), kept where their chunks are.
+    rotation : ndarray, shape (r, k)
+        Vᵀ's block b is ``rotation @ B[b]``.
+    """
+    m, n = shape
+    k = min(rank + OVERSAMPLE, m, n)
+    seeds = [int(s) for s in rng.integers(0, 2**63 - 1, size=backend.n_chunks)]
+    _, (Y,) = backend.run_pass(_sketch, [seeds], (k, prep), 0)
+    Q = _orthonormal(Y)
+    for _ in range(POWER_ITERATIONS):
+        _, (Y,) = backend.run_pass(_power, [], (Q, prep), 0)
+        Q = _orthonormal(Y)
+    (B,), G = backend.run_pass(_project, [], (Q, prep), 1)
+    evals, vecs = np.linalg.eigh(G)
+    order = np.argsort(evals)[::-1][:rank]
+    S = np.sqrt(np.maximum(evals[order], 0.0))
+    vecs = vecs[:, order]
+    U = Q @ vecs
+    # svd_flip on U, as scikit-learn's randomized_svd(flip_sign=True) does
+    signs = np.sign(U[np.argmax(np.abs(U), axis=0), np.arange(rank)])
+    signs[signs == 0] = 1.0
+    U *= signs
+    rotation = (vecs * signs).T / np.where(S > 0, S, 1.0)[:, None]
+    return U, S * scale, B, rotation
+
+
+def nndsvd(backend: Any, shape: tuple[int, int], rank: int, variant: str, prep: Prep, mean: float,
+           rng: np.random.Generator, dtype: np.dtype) -> tuple[np.ndarray, list[Any]]:
+    """NNDSVD (``variant`` "nndsvd", "nndsvda" or "nndsvdar") of X: W (m, r) and the H blocks, in X's units."""
+    scale = 1.0 / prep.inv_scale
+    U, S, B, rotation = chunked_svd(backend, shape, rank, prep, scale, rng)
+    (Vt,), (pos2, neg2) = backend.run_pass(_right_vectors, [B], (rotation,), 1, data=None)
+    m = shape[0]
+    W = np.zeros((m, rank))
+    coefficients = np.zeros(rank)
+    negative = np.zeros(rank, dtype=bool)
+    W[:, 0] = np.sqrt(S[0]) * np.abs(U[:, 0])
+    coefficients[0] = np.sqrt(S[0])
+    for j in range(1, rank):
+        x = U[:, j]
+        xp, xn = np.maximum(x, 0), np.maximum(-x, 0)
+        xpn, xnn = np.linalg.norm(xp), np.linalg.norm(xn)
+        ypn, ynn = np.sqrt(pos2[j]), np.sqrt(neg2[j])
+        if xpn * ypn >= xnn * ynn:
+            u, norm_v, sigma = xp / max(xpn, 1e-300), max(ypn, 1e-300), xpn * ypn
+        else:
+            u, norm_v, sigma, negative[j] = xn / max(xnn, 1e-300), max(ynn, 1e-300), xnn * ynn, True
+        weight = np.sqrt(S[j] * sigma)
+        W[:, j] = weight * u
+        coefficients[j] = weight / norm_v
+    W[W < ZERO_BELOW] = 0
+    seeds = [int(s) for s in rng.integers(0, 2**63 - 1, size=backend.n_chunks)]
+    if variant == "nndsvda":
+        W[W == 0] = mean
+    elif variant == "nndsvdar":
+        W[W == 0] = mean / 100 * rng.random(int((W == 0).sum()))
+    H = backend.map_blocks(_nndsvd_block_first, [Vt, seeds],
+                           (coefficients, negative, variant, mean, dtype))
+    return W.astype(dtype, copy=False), H
+
+
+def _nndsvd_block_first(Vt: np.ndarray, seed: int, coefficients: np.ndarray, negative: np.ndarray, fill: str,
+                        fill_value: float, dtype: np.dtype) -> np.ndarray:
+    """:func:`_nndsvd_block`, with NNDSVD's first row taken as |v₁| (the leading vector's sign is arbitrary)."""
+    Vt = Vt.copy()
+    Vt[0] = np.abs(Vt[0])
+    return _nndsvd_block(Vt, coefficients, negative, fill, fill_value, seed, dtype)
