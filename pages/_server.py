@@ -7,17 +7,24 @@ the queue asks Streamlit's runtime whether the session that submitted a fit is s
 connected (:func:`session_alive`, through ``streamlit.runtime``'s
 ``is_active_session``); a session gone for ``NMFCORE_SESSION_GRACE`` seconds (default
 120, as long as Streamlit keeps a disconnected session for its browser to reconnect)
-has its fit cancelled by the queue's reaper thread. Session state stays in
+has its fit cancelled by the queue's reaper thread. :func:`warm_parser` starts the
+process server that parses uploads, once, in the background. Session state stays in
 :mod:`pages._state`.
 """
 
 from __future__ import annotations
+
+import logging
+import threading
 
 import streamlit as st
 from streamlit import runtime
 
 from nmfcore.app.limits import Limits
 from nmfcore.app.queue import FitQueue
+from nmfcore.app.sources import load_source
+
+_LOG = logging.getLogger(__name__)
 
 LOCAL = "local:"
 """Prefix of the keys of sessions the runtime cannot vouch for (AppTest, bare mode): never reaped."""
@@ -41,3 +48,19 @@ def session_alive(session_key: str) -> bool | None:
 def fit_queue() -> FitQueue:
     """The one queue of fits of this server process, shared by every session."""
     return FitQueue.from_limits(limits(), liveness=session_alive)
+
+
+def _parse_tiny_upload() -> None:
+    try:
+        load_source({"files": [("warm-up.csv", b"1,2\n3,4\n")], "kind": None})
+    except Exception:  # the first real upload will say what is wrong
+        _LOG.exception("warming up the upload parser failed")
+
+
+@st.cache_resource(show_spinner=False)
+def warm_parser() -> threading.Thread:
+    """Parse a tiny upload in the background once, so that the first user's upload does not
+    wait for the parser's process server to start (it imports the readers: seconds)."""
+    thread = threading.Thread(target=_parse_tiny_upload, name="nmfcore-parser-warm-up", daemon=True)
+    thread.start()
+    return thread

@@ -118,10 +118,13 @@ class Limits:
         ValueError
             Saying how big the upload is and what the cap is.
         """
-        if n_bytes > self.max_upload_bytes:
-            raise ValueError(f"This upload is {format_bytes(n_bytes)}, more than the {format_bytes(self.max_upload_bytes)} "
-                             "of data files a session may upload on this server: upload fewer files, or a "
-                             "subset of the data.")
+        if n_bytes <= self.max_upload_bytes:
+            return
+        size, cap = format_bytes(n_bytes), format_bytes(self.max_upload_bytes)
+        if size == cap:  # rounded alike: give the counts
+            size, cap = f"{n_bytes:,} bytes", f"{self.max_upload_bytes:,} bytes"
+        raise ValueError(f"This upload is {size}, more than the {cap} of data files a session may upload "
+                         "on this server: upload fewer files, or a subset of the data.")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Limits:

@@ -33,7 +33,7 @@ MAX_ITER = 1500
 # two sessions whose uploads are refused: one over the cap, one a broken MATLAB file
 UPLOADS = {10: ("too_big.csv", b"0.5," * (MAX_UPLOAD // 4 + 1000)),
            11: ("broken.mat", b"MATLAB 5.0 MAT-file, truncated" + b"\x00" * 200)}
-REFUSALS = {10: "more than the 8.39 MB of data files", 11: "broken.mat"}
+REFUSALS = {10: f"more than the {MAX_UPLOAD:,} bytes of data files", 11: "broken.mat"}
 
 
 def test_twelve_sessions_at_once_finish_or_are_refused_and_stay_apart():

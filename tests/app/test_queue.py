@@ -410,8 +410,10 @@ def test_limits_come_from_the_environment_with_defaults():
     queue = FitQueue.from_limits(limits)
     assert (queue.max_running, queue.memory_budget, queue.grace) == (2, limits.memory_budget, 2.5)
     limits.check_upload(800 * 1024)
-    with pytest.raises(ValueError, match=r"This upload is 819 kB, more than the 819 kB"):
+    with pytest.raises(ValueError, match=r"This upload is 819,201 bytes, more than the 819,200 bytes"):
         limits.check_upload(800 * 1024 + 1)
+    with pytest.raises(ValueError, match=r"This upload is 1.05 MB, more than the 819 kB of data files"):
+        limits.check_upload(MB)
 
 
 # ----------------------------------------------------------------------------- real fits
