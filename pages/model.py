@@ -162,9 +162,13 @@ def _progress_panel() -> None:
         elif not snap.finished:
             iteration_label = models.get(current.meta["family"]).iteration_label
             st.progress(snap.fraction, text=snap.describe(current.name, iteration_label))
-            if st.button("Stop", key="stop_fit", icon=":material/stop_circle:",
-                         help="End the fit cleanly after this iteration and keep the partial result."):
+            if current.stopping:
+                st.caption("Stopping: the fit ends after its current step and keeps what it has "
+                           "(a first fit may still be compiling its kernels).")
+            elif st.button("Stop", key="stop_fit", icon=":material/stop_circle:",
+                           help="End the fit cleanly after this iteration and keep the partial result."):
                 _state.cancel_job()
+                st.rerun(scope="fragment")
             if snap.losses.size:
                 st.plotly_chart(plot.convergence(snap.losses, title="Live loss"), key="live_loss")
             st.caption("You can use the other pages while this runs.")

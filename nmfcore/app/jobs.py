@@ -242,6 +242,11 @@ class FitJob:
         """True once the fit has returned or raised, or the job was cancelled before it started."""
         return self._done_event.is_set()
 
+    @property
+    def stopping(self) -> bool:
+        """True between a stop request and the end of the fit."""
+        return self._stop_event.is_set() and not self.finished
+
     def progress(self) -> JobProgress:
         """Return a consistent :class:`JobProgress` snapshot; safe from any thread."""
         with self._lock:

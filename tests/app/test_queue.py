@@ -187,10 +187,10 @@ def test_cancel_a_running_fit_stops_it_and_keeps_the_partial_result():
     ticket = queue.submit("a", job, MB)
     assert started.wait(WAIT)
     assert queue.cancel(ticket)
-    assert queue.status().running == 1  # its thread still runs until the fit sees the stop
+    assert job.stopping and queue.status().running == 1  # its thread runs until the fit sees the stop
     gate.set()
     result = job.wait(WAIT)
-    assert result.stopped and result.n_iter == 1 and job.progress().state == "stopped"
+    assert result.stopped and result.n_iter == 1 and job.progress().state == "stopped" and not job.stopping
     _consistent(queue)
     assert not queue.cancel(ticket)
 
@@ -315,9 +315,9 @@ def test_the_reaper_thread_cancels_the_fits_of_a_gone_session_by_itself():
     assert started.wait(WAIT)
     alive["gone"] = False
     deadline = time.monotonic() + WAIT
-    while not job._stop_event.is_set() and time.monotonic() < deadline:
+    while not job.stopping and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert job._stop_event.is_set()
+    assert job.stopping
     gate.set()
     assert job.wait(WAIT).stopped
     _consistent(queue)
