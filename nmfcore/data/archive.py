@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from nmfcore.data.errors import MALFORMED, DataError, reading
-from nmfcore.data.limits import MAX_RATIO, human
+from nmfcore.data.limits import MAX_RATIO, check_claimed_size
 from nmfcore.data.source import Source
 
 MAX_MEMBERS = 100_000
@@ -93,14 +93,11 @@ class SafeZip:
                 f"{source.name!r} has encrypted entries, e.g. {encrypted[0]!r}; "
                 "create the archive without a password"
             )
-        total = sum(i.file_size for i in infos)
-        if total > limit or total > MAX_RATIO * max(source.size, 1):
-            raise DataError(
-                f"{source.name!r} declares {human(total)} of uncompressed content from a "
-                f"{human(source.size)} archive (limit {human(min(limit, MAX_RATIO * source.size))}); "
-                "this looks like a ZIP bomb, so nothing was extracted. Upload the files "
-                "uncompressed or in smaller archives"
-            )
+        check_claimed_size(
+            (sum(i.file_size for i in infos),), what=repr(source.name), limit=limit, itemsize=1,
+            names=False, file_size=source.size, ratio=MAX_RATIO, unit="bytes of uncompressed content",
+            fix="this looks like a ZIP bomb, so nothing was extracted. Upload the files "
+                "uncompressed or in smaller archives")
         self.members = [
             Member(i.filename, i.file_size)
             for i in infos

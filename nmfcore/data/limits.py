@@ -94,6 +94,7 @@ def check_claimed_size(
     shape: Sequence[Any], *, what: str, limit: int, itemsize: int = 8, nnz: Any = None,
     file_size: int | None = None, stored_itemsize: float | None = None, ratio: float = 1.0,
     names: bool = True, fix: str = "the header is corrupt or the file is truncated: save it again",
+    unit: str = "entries",
 ) -> tuple[int, ...]:
     """Refuse a size read from a file before anything of that size is allocated.
 
@@ -126,6 +127,8 @@ def check_claimed_size(
         Count the row and column names that a 2-D :class:`Dataset` of this shape holds.
     fix : str
         What the user can do when the file is too small for the claim.
+    unit : str
+        What a one-dimensional claim counts, for messages (e.g. "bytes of content").
 
     Returns
     -------
@@ -152,6 +155,8 @@ def check_claimed_size(
     if matrix + name_bytes > limit:
         if sparse:
             claim = f"{what} has {entries} stored non-zeros" + (f" in a {dims} matrix" if dims else "")
+        elif len(dims) == 1:
+            claim = f"{what} declares {dims[0]} {unit}"
         else:
             claim = f"{what} has shape {dims}"
         extra = f" (and {human(name_bytes)} for its row and column names)" if name_bytes > 0.01 * matrix else ""
@@ -163,7 +168,7 @@ def check_claimed_size(
     if file_size is not None:
         needed = entries * (itemsize if stored_itemsize is None else stored_itemsize)
         if needed > max(file_size, 0) * ratio:
-            count = f"{entries} stored entries" if sparse else f"shape {dims}"
+            count = f"{entries} stored entries" if sparse else f"{dims[0]} {unit}" if len(dims) == 1 else f"shape {dims}"
             expansion = "" if ratio == 1 else f", even at {ratio:g} times compression"
             raise DataError(
                 f"{what} declares {count}, which needs at least {human(needed)} of data, but "
