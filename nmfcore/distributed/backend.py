@@ -180,6 +180,7 @@ class ClusterBackend:
         self.data: list[Any] | None = None  # persisted futures of the prepared chunks
         self.resilient = resilient
         self._kept_shared: list[Any] = []
+        self._placement: list[Any] | None = None  # the worker of each persisted chunk
 
     @property
     def n_chunks(self) -> int:
@@ -196,6 +197,7 @@ class ClusterBackend:
         tasks = [dask.delayed(prepared, pure=False)(block, prep) for block in self.raw]
         self.data = self.client.compute(tasks)
         self._wait(self.data, "reading X's chunks")
+        self._placement = self._holders(self.data)
 
     def share(self, value: np.ndarray) -> Any:
         """W scattered to every worker (one copy each); kept until the next anchor when resilient."""
@@ -254,9 +256,7 @@ class ClusterBackend:
             tasks.append(submit(func, *head, *(h[b] for h in per_chunk), *shared, pure=False))
         kept = [[submit(operator.getitem, t, i, pure=False) for t in tasks] for i in range(n_keep)]
         parts = [submit(operator.getitem, t, n_keep, pure=False) for t in tasks] if n_keep else tasks
-        anchor = source if source is not None and data == "data" and self.data is not None else (
-            list(per_chunk[0]) if per_chunk else None)
-        root = self._tree(parts, self._holders(anchor))
+        root = self._tree(parts, self._placement or [None] * self.n_chunks)
         value = self._wait([root, *(f for row in kept for f in row)], func.__name__, result=root)
         return kept, value
 
@@ -276,6 +276,8 @@ class ClusterBackend:
         """
         fresh = self.load_blocks(paths, near=handles)
         self._kept_shared = []
+        if self.data is not None:  # a worker may have been replaced since the chunks were placed
+            self._placement = self._holders(self.data)
         return fresh
 
     def load_blocks(self, paths: Sequence[str], near: Sequence[Any] | None = None) -> list[Any]:

@@ -25,7 +25,7 @@ from nmfcore.distributed import checkpoint as checkpoints
 from nmfcore.distributed.chunk_tasks import Prep, chunk_stats, rescaled, row_squares
 from nmfcore.distributed.connect import backend_for
 from nmfcore.distributed.init import nndsvd, random_block
-from nmfcore.distributed.memory import USABLE_FRACTION, check_worker_memory, chunk_bytes
+from nmfcore.distributed.memory import USABLE_FRACTION, WORKER_BASELINE_BYTES, check_worker_memory, chunk_bytes
 from nmfcore.distributed.solvers import ChunkedHALS, ChunkedMU
 from nmfcore.results import NMFResult, relative_error_from_sums
 from nmfcore.utils.validation import (
@@ -186,9 +186,10 @@ def fit_chunked(
     threads_per = backend.threads if backend.kind == "threads" else _worker_threads(backend)
     h_copies = 4 if chosen == "hals" else 2
     held = int(h_copies * rank * n * itemsize / workers)
+    baseline = 0 if backend.kind == "threads" else WORKER_BASELINE_BYTES
     if not sparse:  # known before reading anything
         check_worker_memory((m, max(widths)), None, rank, dtype, limit, threads=threads_per, beta=beta,
-                            held_bytes=held, where=_where(backend))
+                            held_bytes=held, baseline=baseline, where=_where(backend))
 
     (counts,), (x_sum, x_sq_raw, row_sums) = backend.run_pass(_stats, [], (dtype,), 1, data="raw")
     counts = backend.gather(counts)
@@ -201,7 +202,7 @@ def fit_chunked(
     widest = int(np.argmax([chunk_bytes((m, w), s if sparse else None, itemsize) for w, s in zip(widths, stored)]))
     nnz = stored[widest] if sparse else None
     check_worker_memory((m, widths[widest]), nnz, rank, dtype, limit, threads=threads_per, beta=beta,
-                        held_bytes=held, where=_where(backend))
+                        held_bytes=held, baseline=baseline, where=_where(backend))
     data_bytes = sum(chunk_bytes((m, w), s if sparse else None, itemsize) for w, s in zip(widths, stored))
     kept_bytes = (2 if sparse else 1) * data_bytes / workers
     if persist is True or (persist == "auto" and held + kept_bytes <= 0.5 * USABLE_FRACTION * limit):
@@ -250,7 +251,7 @@ def fit_chunked(
             times.append(time.perf_counter() - start)
     base = times[-1] - (time.perf_counter() - start) if state is not None else 0.0
     flags = {"converged": False, "stopped": False, "interrupted": False}
-    root = np.sqrt(s)
+    root = float(np.sqrt(s))
 
     def report(iteration: int, W_at: np.ndarray, H_at: list[Any], loss: float) -> bool:
         losses.append(loss * loss_scale)
@@ -380,7 +381,7 @@ def _start_point(backend: Any, X: Any, rank: int, init: Any, chosen: str, rng: n
     if tiny is not None:  # MU cannot move an exact zero
         np.maximum(W, tiny, out=W)
     W /= np.sqrt(s)
-    H = backend.map_blocks(_start_block, [H], (tiny, np.sqrt(s)))
+    H = backend.map_blocks(_start_block, [H], (tiny, float(np.sqrt(s))))
     return W, H, init_param
 
 

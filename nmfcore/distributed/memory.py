@@ -78,7 +78,7 @@ def task_bytes(shape: tuple[int, int], nnz: int | None, rank: int, itemsize: int
 
 def required_per_worker(
     chunk_shape: tuple[int, int], nnz: int | None, rank: int, dtype: Any, *, threads: int = 1,
-    beta: float = 2.0, held_bytes: int = 0,
+    beta: float = 2.0, held_bytes: int = 0, baseline: int = WORKER_BASELINE_BYTES,
 ) -> int:
     """Bytes a worker needs to run a chunked fit's tasks.
 
@@ -96,19 +96,22 @@ def required_per_worker(
     held_bytes : int
         What the worker keeps between tasks: its share of the H blocks, and of X when
         the chunks stay in memory.
+    baseline : int
+        The process before any data (0 when the limit is what is still available to a
+        process already running, as for local threads).
 
     Returns
     -------
     int
-        :data:`WORKER_BASELINE_BYTES` + ``threads`` tasks + ``held_bytes``.
+        ``baseline`` + ``threads`` tasks + ``held_bytes``.
     """
     itemsize = np.dtype(dtype).itemsize
-    return WORKER_BASELINE_BYTES + threads * task_bytes(chunk_shape, nnz, rank, itemsize, beta) + held_bytes
+    return baseline + threads * task_bytes(chunk_shape, nnz, rank, itemsize, beta) + held_bytes
 
 
 def largest_chunk(
     chunk_shape: tuple[int, int], nnz: int | None, rank: int, dtype: Any, limit: int, *, threads: int = 1,
-    beta: float = 2.0, held_bytes: int = 0,
+    beta: float = 2.0, held_bytes: int = 0, baseline: int = WORKER_BASELINE_BYTES,
 ) -> int:
     """The most items per chunk (at the same density) whose tasks fit ``limit``; 0 if none do."""
     m, n_t = chunk_shape
@@ -118,7 +121,7 @@ def largest_chunk(
     def fits(items: int) -> bool:
         count = None if per_item is None else int(np.ceil(per_item * items))
         return required_per_worker((m, items), count, rank, dtype, threads=threads, beta=beta,
-                                   held_bytes=held_bytes) <= budget
+                                   held_bytes=held_bytes, baseline=baseline) <= budget
 
     if not fits(1):
         return 0
@@ -133,9 +136,12 @@ def largest_chunk(
 
 def check_worker_memory(
     chunk_shape: tuple[int, int], nnz: int | None, rank: int, dtype: Any, limit: int, *, threads: int = 1,
-    beta: float = 2.0, held_bytes: int = 0, where: str = "each worker",
+    beta: float = 2.0, held_bytes: int = 0, baseline: int = WORKER_BASELINE_BYTES, where: str = "each worker",
 ) -> int:
     """Refuse a fit whose chunk tasks cannot fit a worker's memory limit.
+
+    Parameters are those of :func:`required_per_worker`, and ``limit`` (bytes) and
+    ``where`` (the worker, in the message).
 
     Returns
     -------
@@ -147,11 +153,13 @@ def check_worker_memory(
     ChunkMemoryError
         Naming the need, the limit and the chunk size to use.
     """
-    need = required_per_worker(chunk_shape, nnz, rank, dtype, threads=threads, beta=beta, held_bytes=held_bytes)
+    need = required_per_worker(chunk_shape, nnz, rank, dtype, threads=threads, beta=beta, held_bytes=held_bytes,
+                               baseline=baseline)
     if need <= USABLE_FRACTION * limit:
         return need
     m, n_t = chunk_shape
-    best = largest_chunk(chunk_shape, nnz, rank, dtype, limit, threads=threads, beta=beta, held_bytes=held_bytes)
+    best = largest_chunk(chunk_shape, nnz, rank, dtype, limit, threads=threads, beta=beta, held_bytes=held_bytes,
+                         baseline=baseline)
     what = (f"chunks of {n_t} items ({m} features, rank {rank}, {np.dtype(dtype).name}) need about "
             f"{human(need)} on {where} ({threads} task(s) at a time and {human(held_bytes)} of held blocks), "
             f"but its memory limit is {human(limit)} (at most {USABLE_FRACTION:.0%} of it is planned for)")
