@@ -275,7 +275,7 @@ def fit_chunked(
         written = checkpoints.save(folder, iteration, solver_state, backend, record)
         fresh = {name: backend.anchor(checkpoints.block_paths(folder, written, name), handles)
                  for name, handles in solver_state.blocks().items()}
-        solver_state.restore(solver_state.arrays(), fresh, solver_state.meta())
+        solver_state.rebind(fresh)
 
     done = False
     try:
@@ -284,7 +284,8 @@ def fit_chunked(
             known = solver_state.advance()
             n_done += 1
             if solver_state.lagged:
-                done = report(n_done - 1, W_before, H_before, known)
+                # a checkpoint written when a fit stopped already holds this loss
+                done = n_done - 1 >= len(losses) and report(n_done - 1, W_before, H_before, known)
                 if done and n_done - 1 > 0:
                     solver_state.rewind()
                     n_done -= 1

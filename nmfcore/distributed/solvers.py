@@ -117,8 +117,14 @@ class ChunkedMU:
         return {}
 
     def restore(self, arrays: dict[str, np.ndarray], blocks: dict[str, list[Any]], meta: dict[str, Any]) -> None:
-        self.W, self.H = arrays["W"], blocks["H"]
+        """The state of a checkpoint: ``arrays()``, ``blocks()`` and ``meta()`` as written."""
+        self.W = arrays["W"]
+        self.rebind(blocks)
         self.previous = self._sums = self._residual = None
+
+    def rebind(self, blocks: dict[str, list[Any]]) -> None:
+        """Take the same H blocks from other handles (reloaded from a checkpoint)."""
+        self.H = blocks["H"]
 
 
 class ChunkedHALS:
@@ -147,8 +153,9 @@ class ChunkedHALS:
         self.inner_H, self.inner_W = sweep_budget(shape[0], shape[1], W.shape[1])
         self.beta, self.beta_cap = HER_START, 1.0
         self.W, self.H = W, H
+        # the next iteration starts from (W_start, H): HALSSolver's H_start is always its kept H
         self.W_start, self.W_prev = W.copy(), W.copy()
-        self.H_start = self.H_prev = H
+        self.H_prev = H
         self._loss: float | None = None
         self._sums: tuple[np.ndarray, np.ndarray] | None = None  # X Hᵀ and H Hᵀ at the kept H
         self._residual: tuple[float, float] | None = None
@@ -191,13 +198,13 @@ class ChunkedHALS:
         self._loss = self._objective(W, C, G, pen)
         self._sums, self._residual = (C, G), None
         self.W_start, self.W_prev = W.copy(), W.copy()
-        self.H_start = self.H_prev = H
+        self.H_prev = H
 
     def advance(self) -> float:
         """One extrapolated iteration, kept if it lowers the objective, else a plain one; the new objective."""
         previous = self._loss
         beta = self.beta
-        H_new, H_ext, G, C, pen = self._h_pass(self.W_start, self.H_start, self.H_prev, beta)
+        H_new, H_ext, G, C, pen = self._h_pass(self.W_start, self.H, self.H_prev, beta)
         W_new = self.W_start.copy()
         hals_w_update(W_new, C, G, self.penalty_W, self.inner_W)
         revive_dead_factors(W_new, self.eps)
@@ -211,7 +218,7 @@ class ChunkedHALS:
         self._sums, self._residual = (C, G), None
         self.W_start = np.maximum(W_new + beta * (W_new - self.W_prev), 0.0)
         self.W_prev = W_new.copy()
-        self.H = self.H_start = H_ext
+        self.H = H_ext
         self.H_prev = H_new
         self.beta = min(self.beta_cap, HER_GROW * beta)
         self.beta_cap = min(1.0, HER_GROW_CAP * self.beta_cap)
@@ -237,11 +244,15 @@ class ChunkedHALS:
         return {"beta": self.beta, "beta_cap": self.beta_cap, "loss": self._loss}
 
     def restore(self, arrays: dict[str, np.ndarray], blocks: dict[str, list[Any]], meta: dict[str, Any]) -> None:
+        """The state of a checkpoint: ``arrays()``, ``blocks()`` and ``meta()`` as written."""
         self.W, self.W_start, self.W_prev = arrays["W"], arrays["W_start"], arrays["W_prev"]
-        self.H = self.H_start = blocks["H"]
-        self.H_prev = blocks["H_prev"]
+        self.rebind(blocks)
         self.beta, self.beta_cap, self._loss = meta["beta"], meta["beta_cap"], meta["loss"]
         self._sums = self._residual = None
+
+    def rebind(self, blocks: dict[str, list[Any]]) -> None:
+        """Take the same H blocks from other handles (reloaded from a checkpoint)."""
+        self.H, self.H_prev = blocks["H"], blocks["H_prev"]
 
 
 def _start(solver: Any) -> float:
