@@ -365,15 +365,17 @@ def memo(store: str, key: Hashable, compute: Callable[[], Any]) -> Any:
 # ----------------------------------------------------------------------------- widgets
 
 
-def reset_when_changed(key: str, context: Hashable) -> None:
-    """Let widget ``key`` start again from its default when ``context`` (e.g. the data it is for) changed.
+def widget_default(key: str, default: Any, context: Hashable) -> None:
+    """Give widget ``key`` the value ``default`` when first drawn and whenever ``context`` changes.
 
-    Call before the widget is drawn; a value the user set stays while ``context`` stays.
+    Call before drawing the widget, and draw it without a ``value`` (it reads its
+    value from here, and the browser is told of a new one). A value the user set
+    stays while ``context`` (e.g. the data the widget is for) stays.
     """
     state = _state()
     contexts = state["memo"].setdefault("widget_context", {})
-    if contexts.get(key, context) != context:
-        state.pop(key, None)
+    if key not in state or contexts.get(key, context) != context:
+        state[key] = default
     contexts[key] = context
 
 

@@ -45,9 +45,9 @@ def rank_section() -> None:
         n_endmembers = truth["W"].shape[1] if truth else None
         rank = default_params(ds.kind, ds.shape, "nmf", n_endmembers=n_endmembers)["rank"]
     top = min(20, min(X.shape))
-    _state.reset_when_changed("rank_range", (name, X.shape))  # other data: start around its rank
+    _state.widget_default("rank_range", rank_range(rank, top), (name, X.shape))  # other data: around its rank
     c1, c2, c3, c4 = st.columns(4)
-    low, high = c1.slider("ranks", 1, top, rank_range(rank, top), key="rank_range",
+    low, high = c1.slider("ranks", 1, top, key="rank_range",
                           help=f"Starts around the Model page's rank for this data (r = {rank}).")
     n_runs = c2.slider("runs per rank", 3, 20, 6, key="rank_runs")
     beta = c3.selectbox("loss", ("frobenius", "kullback-leibler", "itakura-saito"), key="rank_beta")

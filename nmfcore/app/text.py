@@ -15,11 +15,16 @@ from __future__ import annotations
 import re
 
 # characters that open Markdown, HTML, LaTeX or Streamlit syntax anywhere in a line
-_ALWAYS = frozenset("\\`*_[]<>#~$|&@")
+_ALWAYS = frozenset("\\`*_[]<>#~$|&")
 _LINE_BREAKS = re.compile(r"[\r\n]+")
-# a colon that could start a Streamlit directive, icon or a URL scheme ("https://", ":red[", ":material/")
+WORD_JOINER = "\u2060"
+"""Invisible, unbreakable: put where a pattern that escapes cannot stop would start."""
+# Streamlit turns emoji shortcodes (":smile:"), icons (":material/home:") and GFM autolinks
+# ("https://...", "www.x.org", "a@b.co") into pictures and links after parsing, in the text
+# itself, where a backslash is already gone: a word joiner breaks each pattern instead
 _COLON = re.compile(r":(?=\S)")
-_WWW = re.compile(r"(?i)\b(www)\.")
+_AT = re.compile(r"@")
+_WWW = re.compile(r"(?i)\b(www)(?=\.)")
 # a bullet or a numbered item at the start of the text
 _BULLET = re.compile(r"^(\s*)([-+])")
 _NUMBERED = re.compile(r"^(\s*\d+)([.)])")
@@ -30,9 +35,11 @@ def literal(text: object) -> str:
 
     The characters that open Markdown, HTML, LaTeX or Streamlit syntax are
     backslash-escaped (CommonMark shows an escaped character as itself): ``\ ` * _
-    [ ] < > # ~ $ | & @``, a colon followed by a non-space (directives, icons, URL
-    schemes), the dot of ``www.`` and a leading list marker. So no emphasis, link,
-    image, HTML tag, entity, autolink, formula or directive can start, and line
+    [ ] < > # ~ $ | &`` and a leading list marker. Patterns that Streamlit finds in
+    the text after parsing (emoji and icon shortcodes, bare URLs and e-mail
+    addresses) are broken by an invisible :data:`WORD_JOINER` after a colon that a
+    non-space follows, before ``@`` and inside ``www.``. So no emphasis, link,
+    image, HTML tag, entity, formula, directive, icon or emoji can start, and line
     breaks become spaces so that the text stays inline. Other characters (letters,
     ``.``, ``(``, ``=``, ...) are left as they are.
 
@@ -44,7 +51,8 @@ def literal(text: object) -> str:
     Returns
     -------
     str
-        Safe to embed in a Markdown string, also inside ``**...**``.
+        Safe to embed in a Markdown string, also inside ``**...**``; it reads the same
+        as ``text`` (the word joiners are invisible).
 
     Examples
     --------
@@ -55,7 +63,8 @@ def literal(text: object) -> str:
     """
     flat = _LINE_BREAKS.sub(" ", str(text))
     escaped = "".join("\\" + c if c in _ALWAYS else c for c in flat)
-    escaped = _COLON.sub(r"\\:", escaped)
-    escaped = _WWW.sub(r"\1\\.", escaped)
+    escaped = _COLON.sub(":" + WORD_JOINER, escaped)
+    escaped = _AT.sub(WORD_JOINER + "@", escaped)
+    escaped = _WWW.sub(r"\1" + WORD_JOINER, escaped)
     escaped = _BULLET.sub(r"\1\\\2", escaped)
     return _NUMBERED.sub(r"\1\\\2", escaped)

@@ -53,6 +53,8 @@ TOOLBAR_PX = 36
 """Height of the strip kept free for plotly's toolbar above the title and the plot."""
 TITLE_PX = 30
 SUBPLOT_TITLE_PX = 24
+LEGEND_BELOW_PX = 56
+"""Room at the bottom for a horizontal legend (two rows), below the axis titles."""
 # buttons the views do not need: a narrower toolbar
 _TOOLBAR_REMOVE = ["lasso2d", "select2d", "autoScale2d", "toggleSpikelines",
                    "hoverClosestCartesian", "hoverCompareCartesian"]
@@ -83,16 +85,21 @@ def layout(fig: go.Figure, title: str | None, height: int | None = None) -> go.F
 
     The top margin keeps :data:`TOOLBAR_PX` free for the toolbar, then room for the
     title (left-aligned, below the toolbar) and for subplot titles; the bottom and
-    left margins leave room for axis titles. ``title`` is plain text.
+    left margins leave room for axis titles, and a horizontal legend goes to the
+    bottom of the figure, below them. ``title`` is plain text.
     """
     has_subtitles = _has_subplot_titles(fig)
     top = TOOLBAR_PX + (TITLE_PX if title else 0) + (SUBPLOT_TITLE_PX if has_subtitles else 0)
     x_titled = any(axis.title.text for axis in fig.select_xaxes())
     y_titled = any(axis.title.text for axis in fig.select_yaxes())
+    bottom = 60 if x_titled else 40
+    if fig.layout.legend.orientation == "h":
+        fig.update_layout(legend=dict(x=0, xanchor="left", y=0, yanchor="bottom", yref="container"))
+        bottom += LEGEND_BELOW_PX
     fig.update_layout(
         title=dict(text=None if title is None else plain(title), x=0, xref="paper", xanchor="left",
                    y=1, yref="container", yanchor="top", pad=dict(t=TOOLBAR_PX)),
-        margin=dict(l=64 if y_titled else 40, r=20, t=top, b=60 if x_titled else 40),
+        margin=dict(l=64 if y_titled else 40, r=20, t=top, b=bottom),
         modebar=dict(remove=_TOOLBAR_REMOVE),
     )
     if height is not None:

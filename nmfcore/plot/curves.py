@@ -268,4 +268,4 @@ def rank_scan_curves(scan: Any, *, title: str | None = None) -> go.Figure:
             fig.add_vline(x=scan.suggested_rank, line_dash="dash", line_color="red", row=1, col=col)
     fig.update_xaxes(title_text="rank", dtick=1)
     fig.update_layout(legend=dict(orientation="h"))
-    return layout(fig, title, height=380)
+    return layout(fig, title, height=430)

@@ -2,7 +2,7 @@
 
 With no data loaded, the sidebar states it on every page, also on the pages that
 stop early (Model, Persistence, Layers). Then a sample is loaded and the pages with
-charts are visited; for every plotly chart, its title, subplot titles, legend and
+charts are visited (Data, Persistence, lessons 1, 4 and 5, a rank scan); for every plotly chart, its title, subplot titles, legend and
 axis titles must lie inside the figure and clear of plotly's toolbar (the modebar)
 and of Streamlit's element toolbar. Screenshots go to ``tests/e2e_artifacts/``.
 
@@ -107,6 +107,11 @@ def _check_charts(driver, where: str) -> int:
     raise AssertionError(f"{where}: the charts kept changing while measured")
 
 
+def _rank_thumbs(driver) -> list[str]:
+    slider = driver.find_elements("css selector", '[data-testid="stSlider"]')[0]
+    return [t.text for t in slider.find_elements("css selector", '[data-testid="stSliderThumbValue"]')]
+
+
 def _sidebar(driver) -> str:
     return "\n".join(e.text for e in driver.find_elements("css selector", '[data-testid="stSidebar"]'))
 
@@ -155,4 +160,19 @@ def test_sidebar_status_without_data_and_no_hidden_chart_labels(app_url, browser
         _wait_text(browser, marker, timeout=180)
         checked += _check_charts(browser, lesson)
         _shot(browser, f"polish_05_lesson{lesson[0]}")
-    assert checked >= 10
+
+    # 5. a rank scan of the planted example: three panels, a horizontal legend
+    _nav(browser, "Rank & compare")
+    _wait_text(browser, "Choose a rank")
+    _wait_idle(browser)
+    assert _rank_thumbs(browser) == ["13", "19"]  # around the Model page's rank 16 for images
+    planted = browser.find_element("xpath", "//label[.//p[text()='planted rank-4 example']]")
+    browser.execute_script("arguments[0].click();", planted)
+    _wait_idle(browser)
+    assert _rank_thumbs(browser) == ["2", "7"]  # around its 4 planted parts, also in the browser
+    button = next(b for b in browser.find_elements("css selector", "button") if b.text.strip() == "Run rank scan")
+    browser.execute_script("arguments[0].click();", button)
+    _wait_text(browser, "suggested rank", timeout=180)
+    checked += _check_charts(browser, "Rank & compare")
+    _shot(browser, "polish_06_rank_scan")
+    assert checked >= 11

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nmfcore import plot
-from nmfcore.plot._style import SUBPLOT_TITLE_PX, TITLE_PX, TOOLBAR_PX, integer_ticks, log_ticks
+from nmfcore.plot._style import LEGEND_BELOW_PX, SUBPLOT_TITLE_PX, TITLE_PX, TOOLBAR_PX, integer_ticks, log_ticks
 
 
 def _figures():
@@ -42,6 +42,13 @@ def test_every_figure_keeps_the_toolbar_strip_free_above_its_title(name):
     assert title.yref == "container" and title.yanchor == "top" and title.pad.t == TOOLBAR_PX
     assert title.x == 0 and title.xanchor == "left"
     assert "lasso2d" in fig.layout.modebar.remove  # a narrower toolbar
+
+
+def test_a_horizontal_legend_goes_below_the_axis_titles():
+    fig = _figures()["rank_scan"]
+    legend = fig.layout.legend
+    assert legend.orientation == "h" and legend.yref == "container" and legend.y == 0
+    assert fig.layout.margin.b == 60 + LEGEND_BELOW_PX
 
 
 def test_axis_titles_get_room_at_the_bottom_and_left():
