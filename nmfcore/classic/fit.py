@@ -16,6 +16,7 @@ from nmfcore.classic.data import prepare_data
 from nmfcore.classic.hals import HALSSolver, balance_scales
 from nmfcore.classic.init import INIT_METHODS, check_custom_init, initialize
 from nmfcore.classic.mu import MUSolver
+from nmfcore.classic.online import online_nmf
 from nmfcore.classic.penalty import Penalty
 from nmfcore.results import NMFResult, relative_error
 from nmfcore.utils.parallel import single_threaded_blas
@@ -28,7 +29,7 @@ from nmfcore.utils.validation import (
     resolve_seed,
 )
 
-SOLVERS = ("auto", "mu", "relaxed-mu", "hals")
+SOLVERS = ("auto", "mu", "relaxed-mu", "hals", "online")
 
 Callback = Callable[[int, np.ndarray, np.ndarray, float], Any]
 
@@ -44,6 +45,10 @@ def _choose_solver(solver: str, beta: float, mask: np.ndarray | None) -> str:
         if mask is not None:
             raise ValueError("solver='hals' does not support mask; use solver='relaxed-mu', 'mu' or 'auto'")
         return "hals"
+    if solver == "online":
+        if mask is not None:
+            raise ValueError("solver='online' does not support mask; use solver='relaxed-mu', 'mu' or 'auto'")
+        return "online"
     if solver == "relaxed-mu" and not 1 <= beta <= 2:
         raise ValueError(
             f"solver='relaxed-mu' needs 1 <= beta <= 2 (its step is proven to decrease the "
@@ -72,6 +77,9 @@ def nmf(
     dtype: Any = None,
     random_state: None | int | np.random.Generator = None,
     callback: Callback | None = None,
+    update_W: bool = True,
+    batch_size: int | None = None,
+    forget_factor: float | None = None,
 ) -> NMFResult:
     """Nonnegative matrix factorisation X ≈ W H under a β-divergence.
 
@@ -88,16 +96,21 @@ def nmf(
     beta : float or str
         β of the divergence, or "frobenius" (2), "kullback-leibler"/"kl" (1),
         "itakura-saito"/"is" (0).
-    solver : {"auto", "mu", "relaxed-mu", "hals"}
+    solver : {"auto", "mu", "relaxed-mu", "hals", "online"}
         "mu": the classic majorisation–minimisation multiplicative updates, any β.
         "relaxed-mu": multiplicative updates that step twice as far on the same
         majoriser, 1 ≤ β ≤ 2 (the objective still never increases; about half
         the iterations; below β = 2 a factor with an L2 penalty takes the plain
         step). "hals": accelerated HALS with extrapolation, β = 2 only.
         "auto": HALS for β = 2 without a mask, relaxed MU for other 1 ≤ β ≤ 2,
-        MU otherwise.
+        MU otherwise. "online": minibatches of ``batch_size`` items, ``max_iter``
+        passes over the data (:func:`nmfcore.classic.online.online_nmf`, whose
+        other options are available there), no mask.
     init : {"nndsvd", "nndsvda", "nndsvdar", "random"} or (W, H)
         Initialisation; a pair gives custom factors of shapes (m, r) and (r, n).
+        The SVD-based ones need r <= min(m, n); "random" and a pair take any r >= 1.
+        With ``update_W=False``, ``(W, None)`` starts H at the constant
+        sqrt(mean(X) / r).
     max_iter : int
         Most iterations (one iteration updates H, then W).
     tol : float
@@ -120,6 +133,15 @@ def nmf(
     callback : callable, optional
         ``callback(iteration, W, H, loss)`` after each iteration; returning
         ``False`` stops the fit and keeps the factors reached so far.
+    update_W : bool
+        False keeps W fixed at the W of ``init`` (which must then be a pair) and
+        updates H only, by the same solver: scikit-learn's ``update_H=False`` in
+        nmfcore's orientation, the coefficients of new items on a fitted basis.
+    batch_size : int, optional
+        Items per minibatch of ``solver="online"`` (default 1024).
+    forget_factor : float, optional
+        Weight ρ in [0, 1] of the past batches' statistics in ``solver="online"``
+        (default 0.7), per pass over the data.
 
     Returns
     -------
@@ -148,11 +170,33 @@ def nmf(
         raise ValueError(f"l1_ratio must be in [0, 1], got {l1_ratio}")
     if callback is not None and not callable(callback):
         raise ValueError("callback must be callable as callback(iteration, W, H, loss)")
+    if solver == "online":
+        if mask is not None:
+            raise ValueError("solver='online' does not support mask; use solver='relaxed-mu', 'mu' or 'auto'")
+        if not update_W:
+            raise ValueError("update_W=False solves for H alone, which needs no minibatches; use solver='auto'")
+        return online_nmf(
+            X, rank, beta=beta, init=init, batch_size=1024 if batch_size is None else batch_size,
+            max_iter=max_iter, tol=tol, forget_factor=0.7 if forget_factor is None else forget_factor,
+            alpha_W=alpha_W, alpha_H=alpha_H, l1_ratio=l1_ratio, dtype=dtype, random_state=random_state,
+            callback=callback,
+        )
+    if batch_size is not None or forget_factor is not None:
+        raise ValueError(f"batch_size and forget_factor are options of solver='online', not of solver={solver!r}")
     X, M = prepare_data(X, beta, mask, dtype)
-    rank = check_rank(rank, X.shape)
+    # the SVD-based starts need r <= min(m, n); a random or given start takes any rank
+    svd_init = isinstance(init, str) and init != "random"
+    rank = check_rank(rank, X.shape) if svd_init else check_positive_int(rank, "rank")
     chosen = _choose_solver(solver, beta, M)
     rng, seed = resolve_seed(random_state)
 
+    if not update_W:
+        if isinstance(init, str):
+            raise ValueError("update_W=False keeps W fixed, so init must be the pair (W, H) or (W, None)")
+        if isinstance(init, (tuple, list)) and len(init) == 2 and init[1] is None:
+            observed = M.sum() if M is not None else X.shape[0] * X.shape[1]
+            start = np.sqrt(float(X.sum()) / observed / rank)
+            init = (init[0], np.full((rank, X.shape[1]), start, dtype=X.dtype))
     if isinstance(init, str):
         check_choice(init, "init", INIT_METHODS)
         W, H = initialize(X, rank, init, rng)
@@ -161,10 +205,12 @@ def nmf(
     else:
         W, H = check_custom_init(init, X.shape, rank, X.dtype)
         init_param = "custom"
+    W_fixed = None if update_W else W.copy()
     if chosen != "hals":
         # MU cannot move an exact zero: lift zeros of the start point to the floor.
         tiny = np.finfo(X.dtype).eps
-        np.maximum(W, tiny, out=W)
+        if update_W:
+            np.maximum(W, tiny, out=W)
         np.maximum(H, tiny, out=H)
 
     # Work on X / s with s the mean observed value, so that the eps floors are
@@ -191,7 +237,10 @@ def nmf(
         losses = [state.loss() * loss_scale]
         times = [time.perf_counter() - start]
         for n_iter in range(1, max_iter + 1):
-            state.step()
+            if update_W:
+                state.step()
+            else:
+                state.update_H()
             losses.append(state.loss() * loss_scale)
             times.append(time.perf_counter() - start)
             if callback is not None and callback(n_iter, state.W * np.sqrt(s), state.H * np.sqrt(s), losses[-1]) is False:
@@ -204,7 +253,9 @@ def nmf(
     W, H = state.W, state.H  # the solver's kept iterate (HALS rebinds H rather than copy it)
     W *= np.sqrt(s)
     H *= np.sqrt(s)
-    if chosen == "hals" and not (alpha_W or alpha_H):  # penalties fix the split of scale themselves
+    if W_fixed is not None:
+        W = W_fixed  # exactly the given basis, not its round trip through the scaling
+    elif chosen == "hals" and not (alpha_W or alpha_H):  # penalties fix the split of scale themselves
         balance_scales(W, H)
     params = {
         "model": "nmf",
@@ -221,6 +272,8 @@ def nmf(
         "dtype": np.dtype(X.dtype).name,
         "random_state": seed,
     }
+    if not update_W:
+        params["update_W"] = False
     return NMFResult(
         W=W,
         H=H,
