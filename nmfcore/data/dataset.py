@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from nmfcore.data.lazy_checks import is_lazy_array, lazy_problem
 from nmfcore.data.sparse import structure_problem
 
 KINDS = ("images", "text", "hyperspectral", "scrna", "matrix")
@@ -63,8 +64,17 @@ class Dataset:
         return tuple(int(s) for s in self.X.shape)  # type: ignore[return-value]
 
     @property
+    def is_lazy(self) -> bool:
+        """True when ``X`` is a Dask array read chunk by chunk (:func:`nmfcore.data.lazy.open_lazy`)."""
+        return is_lazy_array(self.X)
+
+    @property
     def is_sparse(self) -> bool:
-        """True when ``X`` is a SciPy sparse matrix."""
+        """True when ``X`` is a SciPy sparse matrix, or lazy with sparse chunks."""
+        if self.is_lazy:
+            from dask.array.utils import meta_from_array
+
+            return sp.issparse(meta_from_array(self.X))
         return sp.issparse(self.X)
 
     def check(self) -> "Dataset":
@@ -90,7 +100,12 @@ class Dataset:
         if self.kind not in KINDS:
             return f"kind {self.kind!r} is not one of {KINDS}"
         X = self.X
-        if sp.issparse(X):
+        if is_lazy_array(X):
+            problem = lazy_problem(X)
+            if problem:
+                return problem
+            values = np.zeros(0, X.dtype)  # a lazy X's values are checked per chunk, as read
+        elif sp.issparse(X):
             if X.format != "csr":
                 return f"X is a sparse {X.format} matrix, not CSR"
             problem = structure_problem(X.indptr, X.indices, X.data.size, X.shape)
@@ -148,5 +163,9 @@ class Dataset:
     def summary(self) -> str:
         """One line describing the data set, e.g. for the app's sidebar."""
         m, n = self.shape
-        storage = f"sparse, {self.X.nnz} non-zeros" if self.is_sparse else "dense"
+        if self.is_lazy:
+            storage = f"lazy, {self.X.numblocks[1]} chunks of items" + (
+                f", {self.meta['nnz']} non-zeros" if "nnz" in self.meta else "")
+        else:
+            storage = f"sparse, {self.X.nnz} non-zeros" if self.is_sparse else "dense"
         return f"{self.kind}: {m} features x {n} items ({storage}); {self.meta.get('detected', '')}".rstrip("; ")

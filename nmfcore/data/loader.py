@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -37,7 +38,7 @@ _TERM_NAMES = ("terms", "vocabulary", "vocab", "words", "feature_names")
 
 
 def load(source: Any, kind: str | None = None, *, max_bytes: int | None = None,
-         name: str | None = None, **options: Any) -> Dataset:
+         name: str | None = None, lazy: bool = False, **options: Any) -> Dataset:
     """Load a data file as a features x items :class:`Dataset`.
 
     Parameters
@@ -52,6 +53,11 @@ def load(source: Any, kind: str | None = None, *, max_bytes: int | None = None,
         row and column names) would be larger are refused before anything is allocated.
     name : str, optional
         File name for bytes input (its extension decides the format).
+    lazy : bool
+        Open an ``.h5ad`` file, a zarr store or a 10x ``.h5`` on disk without reading
+        its matrix: ``X`` becomes a Dask array of item chunks, read and checked chunk by
+        chunk (see :func:`nmfcore.data.lazy.open_lazy`; options use, label, chunk_items,
+        dtype; no preprocessing).
     **options
         nan ({"error", "zero"}) and negative ({"error", "clip", "shift"}) for every kind;
         images: size, resize, image_shape, order, variable;
@@ -80,6 +86,8 @@ def load(source: Any, kind: str | None = None, *, max_bytes: int | None = None,
     """
     if kind is not None and kind not in KINDS:
         raise ValueError(f"kind={kind!r} is not valid; choose one of {KINDS} or None to detect it")
+    if lazy:
+        return _open_lazy(source, kind, max_bytes, options)
     allowed = set(CHECKS).union(*(OPTIONS[k] for k in ([kind] if kind else KINDS)))
     unknown = sorted(set(options) - allowed)
     if unknown:
@@ -103,6 +111,21 @@ def load(source: Any, kind: str | None = None, *, max_bytes: int | None = None,
     dataset.meta.setdefault("source", src.name)
     dataset.meta.setdefault("format", fmt)
     return dataset.check()
+
+
+def _open_lazy(source: Any, kind: str | None, max_bytes: int | None, options: dict[str, Any]) -> Dataset:
+    from nmfcore.data.lazy import LAZY_OPTIONS, open_lazy
+
+    if not isinstance(source, (str, os.PathLike)):
+        raise DataError("lazy=True opens a file or zarr store on disk; pass its path (an upload or "
+                        "bytes are read in memory with lazy=False)")
+    unknown = sorted(set(options) - set(LAZY_OPTIONS))
+    if unknown:
+        raise ValueError(f"option(s) {unknown} do not apply with lazy=True (nothing is preprocessed); "
+                         f"valid options are {list(LAZY_OPTIONS)}")
+    dataset = open_lazy(source, max_bytes=max_bytes, **options)
+    _require(kind, (dataset.kind,), repr(Path(source).name))
+    return dataset
 
 
 def _note(dataset: Dataset, fmt: str, kind: str, reason: str) -> Dataset:
