@@ -67,10 +67,6 @@ class LocalBackend:
     def n_chunks(self) -> int:
         return len(self.raw)
 
-    @property
-    def workers(self) -> int:
-        return 1
-
     def persist(self, prep: Prep) -> None:
         """Read and prepare every chunk once and keep them in memory for the passes."""
         import dask

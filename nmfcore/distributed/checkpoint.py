@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from nmfcore.distributed.chunk_tasks import load_block, save_block
+from nmfcore.distributed.chunk_tasks import save_block
 
 VERSION = 1
 STATE = "checkpoint.json"
@@ -128,7 +128,3 @@ def load(folder: str | Path, fingerprint: dict[str, Any]) -> dict[str, Any]:
     state["arrays"] = {name: np.load(folder / path) for name, path in state["arrays"].items()}
     return state
 
-
-def load_blocks_locally(paths: list[str]) -> list[np.ndarray]:
-    """The blocks read in this process (the local backend)."""
-    return [load_block(p) for p in paths]

@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import scipy.sparse as sp
 from dask.array.utils import meta_from_array
 
 from nmfcore.classic.fit import SOLVERS
 from nmfcore.classic.init import INIT_METHODS, check_custom_init
 from nmfcore.classic.penalty import Penalty
 from nmfcore.data.lazy import as_item_chunks
+from nmfcore.data.lazy_checks import is_lazy_array
 from nmfcore.distributed import checkpoint as checkpoints
 from nmfcore.distributed.chunk_tasks import Prep, chunk_stats, rescaled, row_squares
 from nmfcore.distributed.connect import backend_for
@@ -57,7 +59,7 @@ def choose_solver(solver: str, beta: float) -> str:
 
 def _stats(chunk: Any, dtype: np.dtype) -> tuple[tuple[int, int], tuple[float, float, np.ndarray]]:
     total, squares, stored, rows = chunk_stats(chunk, dtype)
-    nonzero = int(chunk.count_nonzero()) if hasattr(chunk, "count_nonzero") else int(np.count_nonzero(chunk))
+    nonzero = int(chunk.count_nonzero()) if sp.issparse(chunk) else int(np.count_nonzero(chunk))
     return (stored, nonzero), (total, squares, rows)
 
 
@@ -371,7 +373,7 @@ def _start_point(backend: Any, X: Any, rank: int, init: Any, chosen: str, rng: n
         init_param = init
     else:
         H0 = init[1]
-        if not isinstance(H0, np.ndarray) and hasattr(H0, "compute"):
+        if is_lazy_array(H0):
             H0 = H0.compute()
         W, H0 = check_custom_init((init[0], H0), (m, n), rank, dtype)
         bounds = np.concatenate([[0], np.cumsum(widths)])
