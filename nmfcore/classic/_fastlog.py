@@ -14,10 +14,11 @@ other values (zero, subnormal, inf) to ``math.log`` (see :func:`outside_domain`)
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 from numba.core import types
 from numba.extending import intrinsic
+
+from nmfcore.utils.compile_cache import cached_njit
 
 # fdlibm e_log.c
 _LN2_HI = 6.93147180369123816490e-01
@@ -58,7 +59,7 @@ _float_bits = _bitcast(types.float64, types.int64)
 _bits_float = _bitcast(types.int64, types.float64)
 
 
-@numba.njit(inline="always", cache=True)
+@cached_njit(inline="always")
 def outside_domain(x):  # pragma: no cover - compiled
     """True where ``x`` is zero, subnormal or infinite (outside :func:`log_normal`'s domain).
 
@@ -67,7 +68,7 @@ def outside_domain(x):  # pragma: no cover - compiled
     return (x < TINY) | (x > HUGE)
 
 
-@numba.njit(inline="always", cache=True)
+@cached_njit(inline="always")
 def log_normal(x):  # pragma: no cover - compiled
     """log(x) for a positive normal float64 ``x``; any finite value elsewhere."""
     u = _float_bits(x) + _ONE_MINUS_SQRT_HALF_BITS

@@ -20,8 +20,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from nmfcore.utils.compile_cache import cached_njit
 
-@numba.njit(parallel=True, cache=True, fastmath=True)
+
+@cached_njit(parallel=True, fastmath=True)
 def csr_sampled_product(indptr, indices, W, Ht, out):  # pragma: no cover - compiled
     """out[k] = W[i] · Ht[j] for the k-th stored entry (i, j) of a CSR pattern."""
     m = indptr.size - 1
@@ -45,7 +47,7 @@ HALS_TILE = 64
 HALS_BLOCK = 8
 
 
-@numba.njit(nogil=True, cache=True, fastmath=True)
+@cached_njit(nogil=True, fastmath=True)
 def _hals_tile_sweep(Ft, Rt, Bp, l1, l2, D):  # pragma: no cover - compiled
     """One coordinate sweep over the r rows of a tile; returns the squared change.
 
@@ -105,7 +107,7 @@ def _hals_tile_sweep(Ft, Rt, Bp, l1, l2, D):  # pragma: no cover - compiled
     return change
 
 
-@numba.njit(nogil=True, cache=True, fastmath=True)
+@cached_njit(nogil=True, fastmath=True)
 def hals_sweeps(F_start, R, B, l1, l2, max_inner, delta, F, F_prev, beta, F_ext):  # pragma: no cover - compiled
     """Accelerated HALS on columns, which are independent problems, with optional extrapolation.
 
@@ -148,13 +150,13 @@ def hals_sweeps(F_start, R, B, l1, l2, max_inner, delta, F, F_prev, beta, F_ext)
                     F_ext[i, j0 + j] = max(Ft[i, j] + beta * (Ft[i, j] - F_prev[i, j0 + j]), 0.0)
 
 
-@numba.njit(nogil=True, cache=True, fastmath=True)
+@cached_njit(nogil=True, fastmath=True)
 def hals_columns(F, R, B, l1, l2, max_inner, delta):  # pragma: no cover - compiled
     """:func:`hals_sweeps` in place on F, without extrapolation."""
     hals_sweeps(F, R, B, l1, l2, max_inner, delta, F, F, 0.0, F)
 
 
-@numba.njit(nogil=True, cache=True, fastmath=True)
+@cached_njit(nogil=True, fastmath=True)
 def extrapolate(new, previous, beta, out):  # pragma: no cover - compiled
     """out = max(new + beta (new − previous), 0), entrywise over 2-D arrays of one shape."""
     p, q = new.shape

@@ -25,6 +25,7 @@ import numba
 import numpy as np
 
 from nmfcore.classic._fastlog import log_normal, outside_domain
+from nmfcore.utils.compile_cache import cached_njit
 
 # Fast-math without "nnan"/"ninf": the kernels must see infinite quotients to route them to libm.
 _FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
@@ -33,7 +34,7 @@ _FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
 _CHUNK = 1 << 16
 
 
-@numba.njit(nogil=True, cache=True, fastmath=_FAST, error_model="numpy")
+@cached_njit(nogil=True, fastmath=_FAST, error_model="numpy")
 def dense_quotient(X, V, with_loss):  # pragma: no cover - compiled
     """V ← X ⊘ V in place; returns Σ x log(x / v) over x > 0 when ``with_loss``.
 
@@ -65,7 +66,7 @@ def dense_quotient(X, V, with_loss):  # pragma: no cover - compiled
     return total
 
 
-@numba.njit(parallel=True, cache=True, fastmath=_FAST, error_model="numpy")
+@cached_njit(parallel=True, fastmath=_FAST, error_model="numpy")
 def csr_quotient_product(indptr, indices, data, A, B, Q, out):  # pragma: no cover - compiled
     """Fused quotient and product for a sparse X: out = (X ⊘ (A Bᵀ)) B at X's pattern.
 
@@ -92,7 +93,7 @@ def csr_quotient_product(indptr, indices, data, A, B, Q, out):  # pragma: no cov
                 acc[c] += q * b[c]
 
 
-@numba.njit(parallel=True, cache=True, fastmath=_FAST, error_model="numpy")
+@cached_njit(parallel=True, fastmath=_FAST, error_model="numpy")
 def xlogq_sum(x, q):  # pragma: no cover - compiled
     """Σ x log q over x > 0, for the flat arrays of a sparse X and its quotient."""
     size = x.size
@@ -130,7 +131,7 @@ def _multiplier(f, num, den, l1, l2, gamma, relaxed, eps):  # pragma: no cover -
     return max(f * step, eps)
 
 
-@numba.njit(nogil=True, cache=True, fastmath=_FAST, error_model="numpy")
+@cached_njit(nogil=True, fastmath=_FAST, error_model="numpy")
 def mu_step(F, num, den, l1, l2, gamma, relaxed, eps):  # pragma: no cover - compiled
     """One multiplicative step on F (p, q) in place, floored at ``eps``.
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import math
 
-import numba
+from nmfcore.utils.compile_cache import cached_njit
 
 # Clipping meets ±inf (log 0) and must not assume finite inputs.
 _INF_SAFE = {"nsz", "arcp", "contract", "afn", "reassoc"}
 _NO_REASSOC = {"nsz", "arcp", "afn"}
 
 
-@numba.njit(cache=True, fastmath=_INF_SAFE, error_model="numpy")
+@cached_njit(fastmath=_INF_SAFE, error_model="numpy")
 def product_ratio(W, Q, Wbar, low, high, B, T):  # pragma: no cover - compiled
     """B = W ⊙ Q and T = B ⊘ W̄ (all (m, r)); the number of T outside [low, high] with B > 0.
 
@@ -38,7 +38,7 @@ def product_ratio(W, Q, Wbar, low, high, B, T):  # pragma: no cover - compiled
     return bad
 
 
-@numba.njit(cache=True, fastmath=_INF_SAFE, error_model="numpy")
+@cached_njit(fastmath=_INF_SAFE, error_model="numpy")
 def shift_clip_start(log_t, shift, low, high, Z, S):  # pragma: no cover - compiled
     """Z = clip(log_t + shift[k], low, high), S = −|Z| (for exp then log1p); all (m, r)."""
     m, r = log_t.shape
@@ -53,7 +53,7 @@ def shift_clip_start(log_t, shift, low, high, Z, S):  # pragma: no cover - compi
             S[i, k] = -abs(z)
 
 
-@numba.njit(cache=True, fastmath=_INF_SAFE, error_model="numpy")
+@cached_njit(fastmath=_INF_SAFE, error_model="numpy")
 def clip_start(z, low, high, Z, S):  # pragma: no cover - compiled
     """Flat version of :func:`shift_clip_start` without the shift."""
     for i in range(z.size):
@@ -66,7 +66,7 @@ def clip_start(z, low, high, Z, S):  # pragma: no cover - compiled
         S[i] = -abs(v)
 
 
-@numba.njit(cache=True, fastmath=_NO_REASSOC, error_model="numpy")
+@cached_njit(fastmath=_NO_REASSOC, error_model="numpy")
 def softplus_start(e, log_u, z):  # pragma: no cover - compiled
     """e ← log1p(e) + max(z, 0) = log(1 + e^z) for e = e^{−|z|}, given log_u = log(1 + e) (flat arrays).
 
@@ -86,7 +86,7 @@ def softplus_start(e, log_u, z):  # pragma: no cover - compiled
         e[i] = w
 
 
-@numba.njit(cache=True, fastmath=True, error_model="numpy")
+@cached_njit(fastmath=True, error_model="numpy")
 def fritsch_step(w, z, logw):  # pragma: no cover - compiled
     """One fourth-order Fritsch step of w + log w = z, in place on flat w; logw = log w.
 
@@ -102,7 +102,7 @@ def fritsch_step(w, z, logw):  # pragma: no cover - compiled
         w[i] = wi * ((p - q) * q / (p - q - q) + 1.0)
 
 
-@numba.njit(cache=True, fastmath=True, error_model="numpy")
+@cached_njit(fastmath=True, error_model="numpy")
 def kl_w_finish(B, omega, Wbar, a_over, inv_lam, small, floor, out):  # pragma: no cover - compiled
     """out = max(B ⊘ (λ ω), floor), or its equal W̄ e^{ω − a/λ} where ω < small (all (m, r)).
 

@@ -22,8 +22,9 @@ two cores.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from nmfcore.utils.compile_cache import cached_njit
 
 # Below this norm a column of W is left as it is (its optimum on the sphere is undefined).
 _NORM_EPS = 1e-16
@@ -39,7 +40,7 @@ def item_jobs(c: int, n: int) -> int:
     return c * -(-n // _ITEM_BLOCK)
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _prefix(nd2, start, stop, limit):  # pragma: no cover - compiled
     """End of the prefix of nd2[start:stop] (ascending) below ``limit``, by bisection."""
     lo, hi = start, stop
@@ -52,7 +53,7 @@ def _prefix(nd2, start, stop, limit):  # pragma: no cover - compiled
     return lo
 
 
-@numba.njit(nogil=True, cache=True, fastmath=True)
+@cached_njit(nogil=True, fastmath=True)
 def weighted_degrees(indptr, nd2, limits, inv_scales, out, offset, stride):  # pragma: no cover - compiled
     """out[s, a] = Σ_b A_s[a, b], the degrees of every scale s.
 
@@ -73,7 +74,7 @@ def weighted_degrees(indptr, nd2, limits, inv_scales, out, offset, stride):  # p
             out[s, a] = acc
 
 
-@numba.njit(nogil=True, cache=True, fastmath=True)
+@cached_njit(nogil=True, fastmath=True)
 def graph_products(indptr, nbr, nd2, limits, inv_scales, H, out, offset, stride):  # pragma: no cover - compiled
     """out[s] = H[s] A_s for a batch of scales, A_s built on the fly from the item rows.
 
@@ -102,7 +103,7 @@ def graph_products(indptr, nbr, nd2, limits, inv_scales, H, out, offset, stride)
                 out[s, k, a] = acc
 
 
-@numba.njit(nogil=True, cache=True, fastmath=True)
+@cached_njit(nogil=True, fastmath=True)
 def unit_column_passes(W, XHt, HHt, n_passes, offset, stride):  # pragma: no cover - compiled
     """``n_passes`` exact unit-sphere HALS passes over the columns of each W[s], in place.
 
@@ -138,7 +139,7 @@ def unit_column_passes(W, XHt, HHt, n_passes, offset, stride):  # pragma: no cov
                         Ws[p, k] = v[p] * inv
 
 
-@numba.njit(nogil=True, cache=True, fastmath=True)
+@cached_njit(nogil=True, fastmath=True)
 def multiplicative_h(H, WtX, WtW, HA, deg, H_all, idx, l1, l2, l3, eps, offset, stride):  # pragma: no cover - compiled
     """One multiplicative update of each H[s], in place:
 
