@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import operator
 import sys
+import time
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -32,6 +33,8 @@ from nmfcore.utils.parallel import single_threaded_blas
 
 #: Parts summed per node of the reduction tree.
 SPLIT_EVERY = 8
+#: Attempts to scatter W while a dead worker is being removed.
+SCATTER_TRIES = 5
 #: "client" value that forces Dask's local threads even while a distributed client is active.
 THREADS = "threads"
 
@@ -197,7 +200,16 @@ class ClusterBackend:
 
     def share(self, value: np.ndarray) -> Any:
         """W scattered to every worker (one copy each); kept until the next anchor when resilient."""
-        future = self.client.scatter(value, broadcast=True, hash=False)
+        from distributed.comm.core import CommClosedError
+
+        for attempt in range(SCATTER_TRIES):
+            try:
+                future = self.client.scatter(value, broadcast=True, hash=False)
+                break
+            except (CommClosedError, OSError) as error:  # a worker died; the scheduler has yet to notice
+                if attempt == SCATTER_TRIES - 1:
+                    raise WorkerLostError(f"W could not be sent to the workers ({error}); check the cluster") from error
+                time.sleep(0.5 * (attempt + 1))
         if self.resilient:
             self._kept_shared.append(future)
         return future

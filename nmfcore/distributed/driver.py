@@ -19,14 +19,14 @@ import scipy.sparse as sp
 from dask.array.utils import meta_from_array
 
 from nmfcore.classic.fit import SOLVERS
-from nmfcore.classic.init import INIT_METHODS, check_custom_init
+from nmfcore.classic.init import INIT_METHODS
 from nmfcore.classic.penalty import Penalty
 from nmfcore.data.lazy import as_item_chunks
-from nmfcore.data.lazy_checks import is_lazy_array
 from nmfcore.distributed import checkpoint as checkpoints
+from nmfcore.distributed.backend import WorkerLostError
 from nmfcore.distributed.chunk_tasks import Prep, chunk_stats, rescaled, row_squares
 from nmfcore.distributed.connect import backend_for
-from nmfcore.distributed.init import nndsvd, random_block
+from nmfcore.distributed.init import start_point
 from nmfcore.distributed.memory import USABLE_FRACTION, WORKER_BASELINE_BYTES, check_worker_memory, chunk_bytes
 from nmfcore.distributed.solvers import ChunkedHALS, ChunkedMU
 from nmfcore.results import NMFResult, relative_error_from_sums
@@ -40,6 +40,8 @@ from nmfcore.utils.validation import (
 )
 
 log = logging.getLogger("nmfcore.distributed")
+#: Times a fit with a checkpoint folder continues from its last checkpoint after losing workers.
+MAX_RECOVERIES = 3
 
 Callback = Callable[[int, np.ndarray, Any, float], Any]
 
@@ -225,7 +227,7 @@ def fit_chunked(
     row_sums = state["arrays"]["row_sums"] if state is not None else row_sums / s
 
     if state is None:
-        W, H, init_param = _start_point(backend, X, rank, init, chosen, rng, s, prep, x_sum)
+        W, H, init_param = start_point(backend, X, rank, init, chosen, rng, s, prep, x_sum)
     else:
         W, H, init_param = state["arrays"]["W"], None, state["init"]
     if chosen == "hals":
@@ -239,12 +241,15 @@ def fit_chunked(
         "fingerprint": _fingerprint(X, rank, beta, chosen, alpha_W, alpha_H, l1_ratio, x_sum, x_sq_raw),
         "stats": {"s": s, "x_sq": x_sq}, "row_sums": row_sums, "init": init_param, "random_state": seed,
     }
+    def restored(saved: dict[str, Any]) -> tuple[list[float], list[float], int]:
+        blocks = {name: backend.load_blocks(checkpoints.block_paths(folder, saved, name))
+                  for name in saved["blocks"]}
+        solver_state.restore(saved["arrays"], blocks, saved["meta"])
+        log.info("resumed from the checkpoint at iteration %d in %s", saved["iteration"], folder)
+        return list(saved["losses"]), list(saved["times"]), int(saved["iteration"])
+
     if state is not None:
-        blocks = {name: backend.load_blocks(checkpoints.block_paths(folder, state, name))
-                  for name in state["blocks"]}
-        solver_state.restore(state["arrays"], blocks, state["meta"])
-        losses, times, n_done = list(state["losses"]), list(state["times"]), int(state["iteration"])
-        log.info("resumed from the checkpoint at iteration %d in %s", n_done, folder)
+        losses, times, n_done = restored(state)
     else:
         losses, times, n_done = [], [], 0
         first = solver_state.start()
@@ -253,6 +258,7 @@ def fit_chunked(
             times.append(time.perf_counter() - start)
     base = times[-1] - (time.perf_counter() - start) if state is not None else 0.0
     flags = {"converged": False, "stopped": False, "interrupted": False}
+    called = [n_done]  # the last iteration the callback saw (iterations redone after a recovery are not shown again)
     root = float(np.sqrt(s))
 
     def report(iteration: int, W_at: np.ndarray, H_at: list[Any], loss: float) -> bool:
@@ -261,7 +267,8 @@ def fit_chunked(
         if iteration == 0:
             return False
         log.info("iteration %d: loss %.6g (%.2f s)", iteration, losses[-1], times[-1] - times[-2])
-        if callback is not None:
+        if callback is not None and iteration > called[0]:
+            called[0] = iteration
             H_view = backend.as_dask_array(H_at, shapes, dtype) * root
             if callback(iteration, W_at * root, H_view, losses[-1]) is False:
                 flags["stopped"] = True
@@ -279,8 +286,10 @@ def fit_chunked(
                  for name, handles in solver_state.blocks().items()}
         solver_state.rebind(fresh)
 
-    done = False
-    try:
+    def _iterate() -> bool:
+        """Iterations from the solver's current state to the end; True when stopped early."""
+        nonlocal n_done
+        done = False
         while n_done < max_iter and not done:
             W_before, H_before = solver_state.W, solver_state.H
             known = solver_state.advance()
@@ -299,11 +308,25 @@ def fit_chunked(
             if done:
                 solver_state.finish(need_loss=False)
             else:
-                last = solver_state.finish(need_loss=True)
-                report(n_done, solver_state.W, solver_state.H, last)
-    except KeyboardInterrupt:
-        flags["stopped"] = flags["interrupted"] = True
-        log.warning("interrupted at iteration %d: returning the last complete iterate", n_done)
+                report(n_done, solver_state.W, solver_state.H, solver_state.finish(need_loss=True))
+        return done
+
+    recoveries = 0
+    while True:
+        try:
+            _iterate()
+            break
+        except WorkerLostError:
+            if folder is None or not checkpoints.exists(folder) or recoveries == MAX_RECOVERIES:
+                raise
+            recoveries += 1
+            log.warning("workers were lost: continuing from the last checkpoint in %s", folder)
+            client_of(backend).wait_for_workers(1, timeout=connect_timeout)
+            losses[:], times[:], n_done = restored(checkpoints.load(folder, record["fingerprint"]))
+        except KeyboardInterrupt:
+            flags["stopped"] = flags["interrupted"] = True
+            log.warning("interrupted at iteration %d: returning the last complete iterate", n_done)
+            break
     if folder is not None:
         save(n_done)
     if len(losses) < n_done + 1:  # interrupted before the current iterate's loss was computed
@@ -339,6 +362,11 @@ def fit_chunked(
     )
 
 
+def client_of(backend: Any) -> Any:
+    """The backend's distributed client (worker loss only happens on a cluster)."""
+    return backend.client
+
+
 def _where(backend: Any) -> str:
     return "this process" if backend.kind == "threads" else "each worker"
 
@@ -353,44 +381,3 @@ def _fingerprint(X: Any, rank: int, beta: float, solver: str, alpha_W: float, al
     return {"shape": list(X.shape), "chunks": [int(c) for c in X.chunks[1]], "dtype": np.dtype(X.dtype).name,
             "rank": rank, "beta": beta, "solver": solver, "alpha_W": alpha_W, "alpha_H": alpha_H,
             "l1_ratio": l1_ratio, "x_sum": x_sum, "x_sq": x_sq}
-
-
-def _start_point(backend: Any, X: Any, rank: int, init: Any, chosen: str, rng: np.random.Generator, s: float,
-                 prep: Prep, x_sum: float) -> tuple[np.ndarray, list[Any], str]:
-    """W and the H blocks of the start point in the fit's units (/ √s), lifted off zero for MU."""
-    m, n = X.shape
-    dtype = prep.dtype
-    mean = x_sum / (m * n)
-    widths = [int(c) for c in X.chunks[1]]
-    if isinstance(init, str):
-        if init == "random":
-            scale = 2.0 * np.sqrt(mean / rank)
-            W = (scale * rng.random((m, rank))).astype(dtype, copy=False)
-            seeds = [int(v) for v in rng.integers(0, 2**63 - 1, size=len(widths))]
-            H = backend.map_blocks(random_block, [seeds, [(rank, w) for w in widths]], (scale, dtype))
-        else:
-            W, H = nndsvd(backend, (m, n), rank, init, prep, mean, rng, dtype)
-        init_param = init
-    else:
-        H0 = init[1]
-        if is_lazy_array(H0):
-            H0 = H0.compute()
-        W, H0 = check_custom_init((init[0], H0), (m, n), rank, dtype)
-        bounds = np.concatenate([[0], np.cumsum(widths)])
-        H = backend.put_blocks([H0[:, bounds[b]:bounds[b + 1]] for b in range(len(widths))])
-        init_param = "custom"
-    W = W.copy()
-    tiny = float(np.finfo(dtype).eps) if chosen != "hals" else None
-    if tiny is not None:  # MU cannot move an exact zero
-        np.maximum(W, tiny, out=W)
-    W /= np.sqrt(s)
-    H = backend.map_blocks(_start_block, [H], (tiny, float(np.sqrt(s))))
-    return W, H, init_param
-
-
-def _start_block(H: np.ndarray, tiny: float | None, root: float) -> np.ndarray:
-    out = np.array(H)
-    if tiny is not None:
-        np.maximum(out, tiny, out=out)
-    out /= root
-    return out

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from nmfcore.classic.init import check_custom_init
+from nmfcore.data.lazy_checks import is_lazy_array
 from nmfcore.distributed.chunk_tasks import Prep, prepared
 
 #: Extra sketch columns, and power iterations, of the randomized SVD.
@@ -148,3 +150,45 @@ def _nndsvd_block_first(Vt: np.ndarray, seed: int, coefficients: np.ndarray, neg
     Vt = Vt.copy()
     Vt[0] = np.abs(Vt[0])
     return _nndsvd_block(Vt, coefficients, negative, fill, fill_value, seed, dtype)
+
+
+def start_point(backend: Any, X: Any, rank: int, init: Any, chosen: str, rng: np.random.Generator, s: float,
+                 prep: Prep, x_sum: float) -> tuple[np.ndarray, list[Any], str]:
+    """W and the H blocks of the start point in the fit's units (/ √s), lifted off zero for MU."""
+    m, n = X.shape
+    dtype = prep.dtype
+    mean = x_sum / (m * n)
+    widths = [int(c) for c in X.chunks[1]]
+    if isinstance(init, str):
+        if init == "random":
+            scale = 2.0 * np.sqrt(mean / rank)
+            W = (scale * rng.random((m, rank))).astype(dtype, copy=False)
+            seeds = [int(v) for v in rng.integers(0, 2**63 - 1, size=len(widths))]
+            H = backend.map_blocks(random_block, [seeds, [(rank, w) for w in widths]], (scale, dtype))
+        else:
+            W, H = nndsvd(backend, (m, n), rank, init, prep, mean, rng, dtype)
+        init_param = init
+    else:
+        H0 = init[1]
+        if is_lazy_array(H0):
+            H0 = H0.compute()
+        W, H0 = check_custom_init((init[0], H0), (m, n), rank, dtype)
+        bounds = np.concatenate([[0], np.cumsum(widths)])
+        H = backend.put_blocks([H0[:, bounds[b]:bounds[b + 1]] for b in range(len(widths))])
+        init_param = "custom"
+    W = W.copy()
+    tiny = float(np.finfo(dtype).eps) if chosen != "hals" else None
+    if tiny is not None:  # MU cannot move an exact zero
+        np.maximum(W, tiny, out=W)
+    W /= np.sqrt(s)
+    H = backend.map_blocks(start_block, [H], (tiny, float(np.sqrt(s))))
+    return W, H, init_param
+
+
+def start_block(H: np.ndarray, tiny: float | None, root: float) -> np.ndarray:
+    """An H block of the start point in the fit's units: lifted to ``tiny`` (MU), divided by √s."""
+    out = np.array(H)
+    if tiny is not None:
+        np.maximum(out, tiny, out=out)
+    out /= root
+    return out
