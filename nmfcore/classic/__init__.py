@@ -10,9 +10,20 @@ the same functions over row and column blocks on threads. Their compiled passes
 live in private kernel modules.
 """
 
+from typing import Any
+
 from nmfcore.classic.divergence import beta_divergence
-from nmfcore.classic.estimator import NMF
 from nmfcore.classic.fit import nmf
 from nmfcore.classic.init import initialize
 
 __all__ = ["NMF", "beta_divergence", "initialize", "nmf"]
+
+
+def __getattr__(name: str) -> Any:
+    """:class:`NMF` on first use: it imports scikit-learn's estimator machinery (a second), which a fit does not need."""
+    if name == "NMF":
+        from nmfcore.classic.estimator import NMF
+
+        globals()["NMF"] = NMF
+        return NMF
+    raise AttributeError(f"module 'nmfcore.classic' has no attribute {name!r}")

@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from nmfcore.data.arrays import Table
 from nmfcore.data.dataset import Dataset
@@ -88,6 +87,9 @@ def vectorize(texts: Sequence[str], *, names: Sequence[str], origin: str,
         raise ValueError(f"vectorizer={vectorizer!r} is not valid; choose one of {VECTORIZERS}")
     if stop_words not in ("english", None):
         raise ValueError(f"stop_words={stop_words!r} is not valid; use 'english' or None")
+    # scikit-learn's text module takes about a second to import: only raw documents need it
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+
     cls = CountVectorizer if vectorizer == "count" else TfidfVectorizer
     try:
         model = cls(stop_words=stop_words, min_df=min_df, max_df=max_df, max_features=max_features)
