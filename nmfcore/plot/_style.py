@@ -108,8 +108,17 @@ def layout(fig: go.Figure, title: str | None, height: int | None = None) -> go.F
 
 
 def integer_ticks(count: int) -> dict:
-    """Axis settings for an axis of indices 0..count-1: a tick at every integer when few, never at halves."""
-    return dict(tick0=0, dtick=1) if count <= 12 else dict(tick0=0, dtick=max(1, math.ceil(count / 10)))
+    """Axis settings for an axis of indices 0..count-1: whole numbers only, never halves.
+
+    A tick at every index up to 12 of them; beyond, a step of 1, 2 or 5 times a power of
+    ten that gives at most about ten ticks (0, 20, 40... for 81 iterations).
+    """
+    if count <= 12:
+        return dict(tick0=0, dtick=1)
+    rough = count / 10
+    power = 10 ** math.floor(math.log10(rough))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= rough)
+    return dict(tick0=0, dtick=int(step))
 
 
 def _tick_label(value: float, powers: bool) -> str:
