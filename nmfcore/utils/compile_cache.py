@@ -15,6 +15,8 @@ module fails to import. :func:`cached_njit` makes the choice explicit, in this o
    files are pickles);
 5. nowhere: the kernels then compile in every process.
 
+In cases 3 and 4 a cache left in the read-only ``__pycache__`` (filled when the package
+was installed or its image built) is copied into the new folder, kernel by kernel.
 numba picks a kernel's cache folder when the decorator runs, so the choice is made
 once per source folder at import time. numba's cache entries are keyed by the
 source file's path and content, so a copy of the package elsewhere (a non-editable
@@ -27,6 +29,7 @@ from __future__ import annotations
 import functools
 import os
 import stat
+import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -162,6 +165,41 @@ def cached_njit(**options: Any) -> Callable[[Callable], Any]:
                 dispatcher.enable_caching()
             finally:
                 numba.config.CACHE_DIR = previous
+            _seed_from_package(func, Path(dispatcher.stats.cache_path))
         return dispatcher
 
     return decorate
+
+
+def cache_file_base(func: Callable) -> str:
+    """The stem of numba's cache files of ``func``: ``<module file>.<qualname>-<line>.py<version>``."""
+    code = func.__code__
+    module = os.path.splitext(os.path.basename(code.co_filename))[0]
+    qualname = func.__qualname__.replace("<", "").replace(">", "")
+    version = f"{sys.version_info[0]}{sys.version_info[1]}{getattr(sys, 'abiflags', '')}"
+    return f"{module}.{qualname}-{code.co_firstlineno}.py{version}"
+
+
+def _seed_from_package(func: Callable, cache_path: Path) -> None:
+    """Copy ``func``'s cache files from the read-only ``__pycache__`` beside its source, if any.
+
+    A package installed and warmed up by one user (``python -m nmfcore.warmup`` as
+    root, or when an image was built) and run where that folder is read-only has a
+    full cache that numba cannot use: it reads only where it could also write. The
+    copy, once, makes it the per-user cache's start. numba checks the files as ever
+    (the source's stamp, the machine), so a stale copy is simply compiled over.
+    """
+    base = cache_file_base(func)
+    packaged = Path(func.__code__.co_filename).resolve().parent / "__pycache__"
+    index = packaged / f"{base}.nbi"
+    if not index.is_file() or (cache_path / index.name).exists():
+        return
+    try:
+        cache_path.mkdir(parents=True, exist_ok=True)
+        for source in sorted(packaged.glob(f"{base}.*.nbc")) + [index]:  # the index last: it names the data
+            # each file lands whole (a temporary file, then a rename): another process may be reading
+            with tempfile.NamedTemporaryFile(dir=cache_path, delete=False) as handle:
+                handle.write(source.read_bytes())
+            os.replace(handle.name, cache_path / source.name)
+    except OSError:
+        return

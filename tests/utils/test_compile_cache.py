@@ -133,8 +133,8 @@ def _set_writable(root: Path, writable: bool) -> None:
             os.chmod(path, mode | stat.S_IWUSR if writable else mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
 
 
-def test_a_second_process_does_not_compile_again_when_the_package_folder_is_read_only(tmp_path):
-    prefix = _without_privileges()
+def _copy_package(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
+    """A copy of nmfcore without caches, an empty home, and the environment of children that use them."""
     site = tmp_path / "site"
     shutil.copytree(PACKAGE, site / "nmfcore", ignore=shutil.ignore_patterns("__pycache__"))
     home = tmp_path / "home"
@@ -142,11 +142,16 @@ def test_a_second_process_does_not_compile_again_when_the_package_folder_is_read
     env = {key: value for key, value in os.environ.items()
            if key not in ("NUMBA_CACHE_DIR", "XDG_CACHE_HOME", "PYTHONPATH")}
     env.update(HOME=str(home), PYTHONPATH=str(site), PYTHONDONTWRITEBYTECODE="1")
+    return site, home, env
+
+
+def _kernel_runs(site: Path, env: dict[str, str], prefix: list[str], count: int) -> list[dict]:
+    """``count`` fresh processes calling one kernel of the copy, with the copy read-only to them."""
     _set_writable(site, False)
     try:
         assert prefix or not os.access(site / "nmfcore" / "classic", os.W_OK)
         runs = []
-        for _ in range(2):
+        for _ in range(count):
             reply = subprocess.run(prefix + [sys.executable, "-c", _CHILD], cwd=site, env=env,
                                    capture_output=True, text=True, timeout=300)
             assert reply.returncode == 0, reply.stderr
@@ -157,7 +162,13 @@ def test_a_second_process_does_not_compile_again_when_the_package_folder_is_read
         assert probe.returncode != 0
     finally:
         _set_writable(site, True)
-    first, second = runs
+    return runs
+
+
+def test_a_second_process_does_not_compile_again_when_the_package_folder_is_read_only(tmp_path):
+    prefix = _without_privileges()
+    site, home, env = _copy_package(tmp_path)
+    first, second = _kernel_runs(site, env, prefix, 2)
     assert first["file"].startswith(str(site))
     per_user = home / ".cache" / "nmfcore" / "numba"
     assert first["source"] == second["source"] == "per-user"
@@ -167,3 +178,25 @@ def test_a_second_process_does_not_compile_again_when_the_package_folder_is_read
     assert first["cache_dir"] == ""  # numba's own setting is left as it was, for other libraries
     assert list(per_user.rglob("_kernels.extrapolate-*.nbi"))
     assert not list((site / "nmfcore").rglob("*.nbi"))
+
+
+def test_a_cache_made_at_install_serves_a_read_only_package_from_the_first_process(tmp_path):
+    # e.g. `pip install` and `python -m nmfcore.warmup` as root, or when an image is built
+    prefix = _without_privileges()
+    site, home, env = _copy_package(tmp_path)
+    reply = subprocess.run([sys.executable, "-c", _CHILD], cwd=site, env=env, capture_output=True,
+                           text=True, timeout=300)
+    assert reply.returncode == 0, reply.stderr
+    installed = json.loads(reply.stdout.strip().splitlines()[-1])
+    assert (installed["source"], installed["misses"]) == ("package", 1)
+    (first,) = _kernel_runs(site, env, prefix, 1)
+    assert first["source"] == "per-user"
+    assert (first["misses"], first["hits"]) == (0, 1)  # the installed cache, copied to the per-user folder
+    assert list((home / ".cache" / "nmfcore" / "numba").rglob("_kernels.extrapolate-*.nbi"))
+
+
+def test_cache_file_names_are_numbas():
+    from nmfcore.classic._kernels import extrapolate
+
+    base = compile_cache.cache_file_base(extrapolate.py_func)
+    assert extrapolate._cache._cache_file._index_name == base + ".nbi"
