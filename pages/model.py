@@ -202,7 +202,7 @@ try:
                                help="Makes random initialisations and k-means reproducible."))
     params["random_state"] = seed
 except ValueError as exc:
-    st.error(str(exc))
+    st.error(literal(exc))
     st.stop()
 
 dense_bytes = dense_copy_bytes(family.name, ds.X)
@@ -220,7 +220,7 @@ try:
     st.info(f"Estimate before running (order of magnitude): {estimate.summary()} "
             f"(data itself: {estimate.data_bytes / 1e6:.3g} MB).", icon=":material/speed:")
 except ValueError as exc:
-    st.error(str(exc))
+    st.error(literal(exc))
     st.stop()
 
 job = _state.job()
