@@ -38,6 +38,7 @@ feed it blocks. :func:`online_nmf` is the in-memory driver.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -210,6 +211,40 @@ class OnlineSolver:
         self.n_steps = 0
         self._work: dict[tuple[int, int], dict] = {}
 
+    @classmethod
+    def for_data(
+        cls,
+        W: np.ndarray,
+        *,
+        beta: float,
+        rule: str,
+        scale: float,
+        rho: float | None,
+        alpha_W: float,
+        alpha_H: float,
+        l1_ratio: float,
+        relaxed: bool,
+        statistics: OnlineStatistics | None = None,
+    ) -> "OnlineSolver":
+        """A solver for data divided by ``scale``, from W and the penalties in X's units.
+
+        Parameters
+        ----------
+        W : ndarray, shape (m, r)
+            Basis in X's units (copied).
+        alpha_W : float
+            Weight of W's elastic-net penalty per item.
+        alpha_H : float
+            Weight of the coefficients' penalty.
+        beta, rule, rho, relaxed, statistics
+            As for the constructor; ``statistics`` in units of X / ``scale``.
+        """
+        return cls(
+            np.ascontiguousarray(W / math.sqrt(scale)), beta, rule, rho,
+            Penalty.elastic_net(alpha_W, l1_ratio, scale, beta), Penalty.elastic_net(alpha_H, l1_ratio, scale, beta),
+            statistics, relaxed,
+        )
+
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_work"] = {}  # scratch arrays, rebuilt on use
@@ -368,6 +403,8 @@ def online_nmf(
     final_iter: int | None = None,
     fresh_restarts: bool = False,
     max_no_improvement: int | None = None,
+    basis_tol: float | None = None,
+    batch_tol: float | None = None,
     relaxed: bool = True,
     alpha_W: float = 0.0,
     alpha_H: float = 0.0,
@@ -399,8 +436,7 @@ def online_nmf(
         Most passes over the data.
     tol : float
         Stop when a pass lowers the objective by less than ``tol`` relative to
-        the previous pass; also the relative change of H_t that ends a batch's
-        MU steps early. 0 runs all passes.
+        the previous pass. 0 turns this off.
     forget_factor : float, optional
         ρ^(batch_size / n) weights the past statistics at each visit, so that a
         pass forgets them by ``forget_factor`` in [0, 1] (scikit-learn's
@@ -420,6 +456,12 @@ def online_nmf(
     max_no_improvement : int, optional
         Stop once an exponentially weighted average of the batches' costs has not
         improved for this many consecutive batches (scikit-learn's heuristic).
+    basis_tol : float, optional
+        Stop once a pass changes W by at most ``basis_tol`` relative to its norm
+        (scikit-learn's rule, there per batch, where a batch of items without data
+        would stop it; not after a first pass of one visit).
+    batch_tol : float, optional
+        The relative change of H_t that ends a visit's MU steps early (default ``tol``).
     relaxed : bool
         MU for 1 ≤ β ≤ 2: relaxed coefficient steps and W terms
         (:class:`OnlineSolver`), about twice the progress per pass; False runs
@@ -467,6 +509,9 @@ def online_nmf(
     alpha_H = check_nonnegative_float(alpha_H, "alpha_H")
     if max_no_improvement is not None:
         max_no_improvement = check_positive_int(max_no_improvement, "max_no_improvement")
+    if basis_tol is not None:
+        basis_tol = check_nonnegative_float(basis_tol, "basis_tol")
+    batch_tol = tol if batch_tol is None else check_nonnegative_float(batch_tol, "batch_tol")
     if callback is not None and not callable(callback):
         raise ValueError("callback must be callable as callback(pass, W, H, loss)")
     rule = choose_rule(rule, beta)
@@ -495,12 +540,13 @@ def online_nmf(
     s = float(X.sum()) / (m * n)
     batches = item_batches(n, batch_size)
     data = _column_blocks(X, s, batches)
-    W /= np.sqrt(s)
-    H_blocks = [np.ascontiguousarray(H[:, cols]) / np.sqrt(s) for cols in batches]
-    penalty_W = Penalty.elastic_net(alpha_W / n, l1_ratio, s, beta)  # per item
-    penalty_H = Penalty.elastic_net(alpha_H, l1_ratio, s, beta)
+    H_blocks = [np.ascontiguousarray(H[:, cols]) / math.sqrt(s) for cols in batches]
     rho = None if forget_factor is None else forget_factor ** (min(batch_size, n) / n)
-    solver = OnlineSolver(W, beta, rule, rho, penalty_W, penalty_H, relaxed=relaxed)
+    solver = OnlineSolver.for_data(
+        W, beta=beta, rule=rule, scale=s, rho=rho, alpha_W=alpha_W / n, alpha_H=alpha_H, l1_ratio=l1_ratio,
+        relaxed=relaxed,
+    )
+    penalty_W, penalty_H = solver.penalty_W, solver.penalty_H
     loss_scale = s**beta
 
     def objective() -> float:
@@ -511,7 +557,7 @@ def online_nmf(
     def solve(block: DataBlock, b: int, n_iter: int, with_loss: bool) -> float | None:
         if fresh_restarts:
             H_blocks[b] = flat_start(block, rank)
-        return solver.step(block, H_blocks[b], n_iter, tol, with_loss=with_loss, key=b)
+        return solver.step(block, H_blocks[b], n_iter, batch_tol, with_loss=with_loss, key=b)
 
     losses, times = [objective()], [time.perf_counter() - start]
     early_stop = _NoImprovement(max_no_improvement, n)
@@ -519,20 +565,25 @@ def online_nmf(
     n_passes = 0
     for n_passes in range(1, max_iter + 1):
         solver.stats.resum()
+        steps_before, W_before = solver.n_steps, solver.W.copy() if basis_tol else None
         for b, block in enumerate(data):
             n_t = block.shape[1]
             cost = solve(block, b, batch_iter, with_loss=max_no_improvement is not None)
             if cost is not None:
                 cost = (cost + penalty_H.value(H_blocks[b]) + n_t * penalty_W.value(solver.W)) * loss_scale / n_t
-            if cost is not None and early_stop.stop(solver.n_steps, cost, n_t):
-                converged = True
-                break
+                if early_stop.stop(solver.n_steps, cost, n_t):
+                    converged = True
+                    break
         losses.append(objective())
         times.append(time.perf_counter() - start)
+        # scikit-learn skips its first visit, which starts from the initial W
+        if W_before is not None and not converged and (n_passes > 1 or solver.n_steps - steps_before > 1):
+            change = np.linalg.norm(solver.W - W_before) / max(np.linalg.norm(solver.W), solver.eps)
+            converged = change <= basis_tol
         if converged:
             break
         if callback is not None and callback(
-            n_passes, solver.W * np.sqrt(s), np.hstack(H_blocks) * np.sqrt(s), losses[-1]
+            n_passes, solver.W * math.sqrt(s), np.hstack(H_blocks) * math.sqrt(s), losses[-1]
         ) is False:
             stopped = True
             break
@@ -544,11 +595,11 @@ def online_nmf(
         for b, block in enumerate(data):
             if fresh_restarts:
                 H_blocks[b] = flat_start(block, rank)
-            solver.coefficients(block, H_blocks[b], final_iter, tol)
+            solver.coefficients(block, H_blocks[b], final_iter, batch_tol)
         losses[-1] = objective()
         times[-1] = time.perf_counter() - start
-    W = solver.W * np.sqrt(s)
-    H = np.hstack(H_blocks) * np.sqrt(s)
+    W = solver.W * math.sqrt(s)
+    H = np.hstack(H_blocks) * math.sqrt(s)
     params = {
         "model": "nmf",
         "rank": rank,
@@ -564,6 +615,8 @@ def online_nmf(
         "final_iter": final_iter,
         "fresh_restarts": bool(fresh_restarts),
         "max_no_improvement": max_no_improvement,
+        "basis_tol": basis_tol,
+        "batch_tol": batch_tol,
         "relaxed": bool(relaxed),
         "masked": False,
         "alpha_W": alpha_W,
