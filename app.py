@@ -9,6 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from nmfcore.app.text import literal
+from nmfcore.warmup import start_in_background
 from pages import _state
 
 HERE = Path(__file__).resolve().parent
@@ -33,6 +34,9 @@ navigation = st.navigation(
     ]
 )
 
+# once per server: numba's kernels compile in a low-priority child process (none when the
+# cache is complete), so that the first Run loads them instead of compiling for seconds
+start_in_background()
 _state.harvest_job()
 status = st.sidebar.empty()
 

@@ -1,0 +1,191 @@
+"""Cold start: the warm-up compiles every kernel the default fits use, a fit loads nothing heavy,
+and the app starts the warm-up in the background, once, without waiting for it.
+
+Timings are the benchmark's business (``benchmarks/bench_cold.py``); these tests check
+behaviour: cache misses after the warm-up, modules imported, processes started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from nmfcore import warmup
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("sklearn", "scanpy", "anndata", "plotly", "ripser", "pandas")
+
+
+def _child(code: str, env: dict[str, str], *args: str, timeout: float = 900) -> dict:
+    """Run ``code`` with ``args`` in a fresh interpreter on this checkout; its last stdout line is JSON."""
+    reply = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True,
+                           text=True, timeout=timeout)
+    assert reply.returncode == 0, reply.stderr[-3000:]
+    return json.loads(reply.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def warm_env(tmp_path_factory):
+    """The environment of processes that share a cache which ``python -m nmfcore.warmup`` filled."""
+    cache = tmp_path_factory.mktemp("numba-cache")
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT), "NMFCORE_WARMUP": "0"}
+    reply = subprocess.run([sys.executable, "-m", "nmfcore.warmup", "--here"], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=1800)
+    assert reply.returncode == 0, reply.stderr[-3000:]
+    assert "kernel signatures compiled" in reply.stdout
+    return env
+
+
+_FITS = """
+import json, sys
+import numpy as np
+import nmfcore
+from nmfcore.app.presets import default_params
+from nmfcore.models import get
+from nmfcore.warmup import compile_counts
+
+families = sys.argv[1].split(",")
+out = {}
+for name in nmfcore.samples():
+    ds = nmfcore.load_sample(name)
+    for family in families:
+        before = compile_counts()
+        if family == "script":  # the issue's calls: rank 10, KL except on faces
+            nmfcore.nmf(ds.X, 10, beta=2 if name == "faces" else "kl", max_iter=3, random_state=0)
+        else:
+            entry = get(family)
+            X = ds.X.toarray() if entry.dense_only and not isinstance(ds.X, np.ndarray) else ds.X
+            params = default_params(ds.kind, X.shape, family, n_endmembers=ds.meta.get("n_endmembers"))
+            params.update({k: 1 for k in ("max_iter", "init_iter") if k in params})
+            entry.fit(X, **params, random_state=0)
+        after = compile_counts()
+        out[f"{family} on {name}"] = [after[0] - before[0], after[1] - before[1]]
+print(json.dumps(out))
+"""
+
+
+def _fit_counts(families: str, env: dict[str, str]) -> dict[str, list[int]]:
+    return _child(_FITS, env, families)
+
+
+def test_after_the_warm_up_no_default_nmf_fit_of_a_sample_compiles(warm_env):
+    counts = _fit_counts("script,nmf", warm_env)
+    assert len(counts) == 2 * 4
+    compiled = {fit: misses for fit, (hits, misses) in counts.items() if misses}
+    assert not compiled, f"kernels compiled after the warm-up: {compiled}"
+    assert sum(hits for hits, _ in counts.values()) > 0  # loaded from the cache
+
+
+def test_after_the_warm_up_no_fit_of_the_apps_other_families_compiles(warm_env):
+    counts = _fit_counts("deep_nmf,min_vol_deep_nmf,gnmf,pnmf", warm_env)
+    compiled = {fit: misses for fit, (hits, misses) in counts.items() if misses}
+    assert not compiled, f"kernels compiled after the warm-up: {compiled}"
+
+
+def test_the_warm_up_records_a_complete_cache_so_the_app_starts_no_compiler(warm_env):
+    state = _child("import json; from nmfcore import warmup; "
+                   "print(json.dumps([warmup.is_warm(), warmup.start_in_background() is None]))",
+                   {**warm_env, "NMFCORE_WARMUP": "1"})
+    assert state == [True, True]
+
+
+def test_a_second_warm_up_loads_everything_and_compiles_nothing(warm_env):
+    reply = subprocess.run([sys.executable, "-m", "nmfcore.warmup", "--here", "--families", "nmf"],
+                           cwd=ROOT, env=warm_env, capture_output=True, text=True, timeout=900)
+    assert reply.returncode == 0, reply.stderr[-3000:]
+    assert " 0 kernel signatures compiled" in reply.stdout
+
+
+def test_import_and_a_first_fit_load_no_heavy_module(warm_env):
+    loaded = _child(
+        "import json, sys\n"
+        "import nmfcore\n"
+        "after_import = sorted(m for m in sys.modules if m.split('.')[0] in ('numba', 'scipy', 'numpy') + "
+        f"{HEAVY!r})\n"
+        "for name in ('faces', 'text'):\n"
+        "    nmfcore.nmf(nmfcore.load_sample(name).X, 3, beta='kl', max_iter=2, random_state=0)\n"
+        f"heavy = sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))\n"
+        "print(json.dumps([after_import, heavy]))",
+        warm_env)
+    after_import, after_fits = loaded
+    assert after_import == []
+    assert after_fits == []  # scikit-learn's randomized SVD and text module are not imported
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(60, 40), (40, 90)])
+def test_the_nndsvd_svd_gives_scikit_learns_randomized_svd_bit_for_bit(sparse, dtype, shape):
+    from sklearn.utils.extmath import randomized_svd
+
+    from nmfcore.classic.init import _leading_svd
+
+    rng = np.random.default_rng(3)
+    X = (sp.random(*shape, density=0.2, format="csr", random_state=rng, dtype=dtype) if sparse
+         else rng.random(shape).astype(dtype))
+    for rank in (1, 7):
+        ours = _leading_svd(X, rank, np.random.default_rng(11))
+        seed = int(np.random.default_rng(11).integers(0, 2**31 - 1))
+        theirs = randomized_svd(X, rank, n_iter=6, random_state=seed, flip_sign=True)
+        for a, b in zip(ours, theirs):
+            assert a.dtype == b.dtype and a.shape == b.shape
+            np.testing.assert_array_equal(a, b)
+
+
+# -- the app's background warm-up ------------------------------------------------------
+
+
+def _niceness(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads niceness from /proc")
+def test_start_in_background_starts_one_low_priority_child_when_the_cache_is_cold(tmp_path, monkeypatch):
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "empty-cache"))
+    monkeypatch.delenv("NMFCORE_WARMUP", raising=False)
+    monkeypatch.setattr(warmup, "_BACKGROUND", {})
+    assert not warmup.is_warm()
+    child = warmup.start_in_background()
+    assert child is not None
+    try:
+        assert warmup.start_in_background() is child  # once per process
+        assert child.args[-3:] == ["nmfcore.warmup", "--background", "--here"]
+        deadline = time.monotonic() + 10
+        while _niceness(child.pid) != 19 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _niceness(child.pid) == 19
+        assert child.poll() is None  # the caller did not wait for it
+    finally:
+        os.killpg(child.pid, signal.SIGTERM)
+        child.wait(30)
+
+
+def test_start_in_background_can_be_turned_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("NMFCORE_WARMUP", "0")
+    monkeypatch.setattr(warmup, "_BACKGROUND", {})
+    assert warmup.start_in_background() is None
+
+
+def test_the_app_starts_the_warm_up_once_per_server(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    spawned = []
+    monkeypatch.delenv("NMFCORE_WARMUP", raising=False)
+    monkeypatch.setattr(warmup, "_BACKGROUND", {})
+    monkeypatch.setattr(warmup, "is_warm", lambda: False)
+    monkeypatch.setattr(warmup, "_spawn_background", lambda: spawned.append(1) or None)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    assert not at.exception
+    at.run()
+    AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()  # a second session
+    assert spawned == [1]
