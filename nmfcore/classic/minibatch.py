@@ -20,7 +20,8 @@ from nmfcore.classic.blocks import DataBlock
 from nmfcore.classic.estimator import _BaseNMF, _floored_to_zero
 from nmfcore.classic.fit import Callback
 from nmfcore.classic.init import initialize
-from nmfcore.classic.online import OnlineSolver, choose_rule, flat_start, online_nmf
+from nmfcore.classic.online import online_nmf
+from nmfcore.classic.online_solver import OnlineSolver, choose_rule, flat_start
 from nmfcore.utils.validation import resolve_seed
 
 

@@ -8,7 +8,8 @@ import scipy.sparse as sp
 
 import nmfcore
 from nmfcore.classic.minibatch import MiniBatchNMF
-from nmfcore.classic.online import OnlineSolver, item_batches, online_nmf
+from nmfcore.classic.online import online_nmf
+from nmfcore.classic.online_solver import OnlineSolver, item_batches
 
 
 def planted(beta, m=20, n=4000, r=3, seed=0):
