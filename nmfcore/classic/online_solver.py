@@ -59,7 +59,10 @@ from nmfcore.utils.validation import check_choice
 ONLINE_RULES = ("auto", "hals", "mu")
 
 # Defaults of the coefficient solve per visit: HALS sweeps (stopping early once a
-# sweep moves H_t by under a tenth of the first) and MU steps (scikit-learn's one).
+# sweep moves H_t by under a tenth of the first) and MU steps (scikit-learn takes
+# one, which MiniBatchNMF keeps; with one, the coefficients of items seen a few
+# times stay far from solved: on the planted KL problem of tests/classic/test_online.py,
+# 20 passes of 8 batches end 350 % above the full-batch loss, against 0.4 % with 10).
 HALS_BATCH_SWEEPS = 10
 MU_BATCH_STEPS = 10
 # HALS sweeps of W on the running sums per visit.
