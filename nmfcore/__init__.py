@@ -8,9 +8,9 @@ Public API
 ----------
 Data
     :func:`load`, :class:`Dataset`, :class:`DataError`, :func:`samples`,
-    :func:`load_sample`, :mod:`nmfcore.export`
+    :func:`load_sample`, :func:`open_lazy`, :func:`load_isolated`, :mod:`nmfcore.export`
 Classic NMF
-    :func:`nmf`, :class:`NMF`, :func:`beta_divergence`, :func:`initialize`, :class:`NMFResult`
+    :func:`nmf`, :class:`NMF`, :class:`MiniBatchNMF`, :func:`online_nmf`, :func:`beta_divergence`, :func:`initialize`, :class:`NMFResult`
 Deep NMF
     :func:`deep_nmf`, :func:`multilayer_nmf`, :class:`DeepNMFResult`
 Topology, GNMF and persistent NMF
@@ -46,6 +46,12 @@ _NAMES_BY_MODULE = {
     "nmfcore.classic": (
         "NMF", "beta_divergence", "initialize", "nmf",
     ),
+    "nmfcore.classic.minibatch": (
+        "MiniBatchNMF",
+    ),
+    "nmfcore.classic.online": (
+        "online_nmf",
+    ),
     "nmfcore.deep": (
         "DeepNMFResult", "deep_nmf", "multilayer_nmf",
     ),
@@ -60,14 +66,15 @@ _NAMES_BY_MODULE = {
         "spectral_angle_distance", "suggest_rank",
     ),
     "nmfcore.data": (
-        "DataError", "Dataset", "data_fingerprint", "load", "load_sample", "samples",
+        "DataError", "Dataset", "data_fingerprint", "load", "load_isolated", "load_sample", "open_lazy",
+        "samples",
     ),
     "nmfcore.app": (
         "FitEstimate", "FitJob", "JobProgress", "default_params", "estimate_fit", "fit_key",
     ),
 }
-_SUBPACKAGES = ("app", "classic", "data", "deep", "export", "judge", "models", "plot", "results",
-                "tl", "topology", "utils")
+_SUBPACKAGES = ("app", "classic", "data", "deep", "distributed", "export", "judge", "models", "plot",
+                "results", "tl", "topology", "utils")
 _HOME = {name: module for module, names in _NAMES_BY_MODULE.items() for name in names}
 
 __all__ = sorted(_HOME) + ["__version__"]

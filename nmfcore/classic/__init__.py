@@ -16,14 +16,17 @@ from nmfcore.classic.divergence import beta_divergence
 from nmfcore.classic.fit import nmf
 from nmfcore.classic.init import initialize
 
-__all__ = ["NMF", "beta_divergence", "initialize", "nmf"]
+__all__ = ["MiniBatchNMF", "NMF", "beta_divergence", "initialize", "nmf"]
 
 
 def __getattr__(name: str) -> Any:
-    """:class:`NMF` on first use: it imports scikit-learn's estimator machinery (a second), which a fit does not need."""
+    """The estimators on first use: they import scikit-learn's estimator machinery (a
+    second), which a fit does not need."""
     if name == "NMF":
-        from nmfcore.classic.estimator import NMF
-
-        globals()["NMF"] = NMF
-        return NMF
-    raise AttributeError(f"module 'nmfcore.classic' has no attribute {name!r}")
+        from nmfcore.classic.estimator import NMF as value
+    elif name == "MiniBatchNMF":
+        from nmfcore.classic.minibatch import MiniBatchNMF as value
+    else:
+        raise AttributeError(f"module 'nmfcore.classic' has no attribute {name!r}")
+    globals()[name] = value
+    return value

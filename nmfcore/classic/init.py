@@ -9,7 +9,6 @@ multiplicative updates need because they cannot move an exact zero.
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
 
 from nmfcore.utils.validation import check_choice, check_matrix, check_positive_int, check_random_state, check_rank
@@ -24,35 +23,13 @@ def _mean(X: np.ndarray | sp.spmatrix) -> float:
 def _leading_svd(
     X: np.ndarray | sp.spmatrix, rank: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Top-``rank`` singular triplets by randomized SVD, the same path for dense and sparse X.
+    """Top-``rank`` singular triplets by scikit-learn's randomized SVD, the same path for
+    dense and sparse X (imported here, on first use, so that ``import nmfcore`` stays light)."""
+    from sklearn.utils.extmath import randomized_svd
 
-    The same steps, random numbers and sign convention as scikit-learn's
-    ``randomized_svd(X, rank, n_iter=6, random_state=seed, flip_sign=True)`` (Halko et
-    al. 2011: 10 oversamples, LU-normalised power iterations), so the same factors,
-    without importing scikit-learn (a second of a first fit's time).
-    """
-    seed = int(rng.integers(0, 2**31 - 1))
-    transpose = X.shape[0] < X.shape[1]
-    A = X.T if transpose else X
-    Q = np.random.RandomState(seed).normal(size=(A.shape[1], rank + 10))
-    if A.dtype == np.float32:
-        Q = Q.astype(np.float32)
-    for _ in range(6):
-        Q = scipy.linalg.lu(A @ Q, permute_l=True, check_finite=False)[0]
-        Q = scipy.linalg.lu(A.T @ Q, permute_l=True, check_finite=False)[0]
-    Q = scipy.linalg.qr(A @ Q, mode="economic", check_finite=False)[0]
-    U_small, S, Vt = scipy.linalg.svd(Q.T @ A, full_matrices=False, lapack_driver="gesdd")
-    U = Q @ U_small
-    # signs: the entry of largest magnitude of each column of U (of each row of Vt when transposed) > 0
-    if transpose:
-        signs = np.sign(Vt[np.arange(Vt.shape[0]), np.argmax(np.abs(Vt), axis=1)])
-    else:
-        signs = np.sign(U[np.argmax(np.abs(U), axis=0), np.arange(U.shape[1])])
-    U *= signs
-    Vt *= signs[:, None]
-    if transpose:
-        return Vt[:rank].T, S[:rank], U[:, :rank].T
-    return U[:, :rank], S[:rank], Vt[:rank]
+    return randomized_svd(
+        X, rank, n_iter=6, random_state=int(rng.integers(0, 2**31 - 1)), flip_sign=True
+    )
 
 
 def _nndsvd(X: np.ndarray | sp.spmatrix, rank: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
