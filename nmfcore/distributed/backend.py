@@ -218,10 +218,15 @@ class ClusterBackend:
         """H blocks given by the caller, each sent to the worker of its chunk as a task that holds it
         (so that Dask can rebuild it)."""
         holders = self._holders(self.data) if self.data is not None else [None] * len(blocks)
-        futures = [self.client.submit(np.array, block, pure=False, workers=[h] if h else None,
-                                      allow_other_workers=True) for block, h in zip(blocks, holders)]
+        futures = [self._submit_near(h, np.array, block) for block, h in zip(blocks, holders)]
         self._wait(futures, "sending the start point")
         return futures
+
+    def _submit_near(self, holder: str | None, func: Callable[..., Any], *args: Any) -> Any:
+        """``func(*args)`` as a task, preferably on ``holder`` (any worker when it is gone)."""
+        if holder is None:
+            return self.client.submit(func, *args, pure=False)
+        return self.client.submit(func, *args, pure=False, workers=[holder], allow_other_workers=True)
 
     def _chunks(self, data: str | None) -> list[Any] | None:
         if data is None:
@@ -294,8 +299,7 @@ class ClusterBackend:
 
         near = near if near is not None else self.data
         holders = self._holders(list(near)) if near is not None else [None] * len(paths)
-        fresh = [self.client.submit(load_block, path, pure=False, workers=[holder] if holder else None,
-                                    allow_other_workers=True) for path, holder in zip(paths, holders)]
+        fresh = [self._submit_near(holder, load_block, path) for path, holder in zip(paths, holders)]
         self._wait(fresh, "reading the checkpoint's blocks")
         return fresh
 
