@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from conftest import shared_path
+from _shared import shared_path
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "e2e_artifacts"

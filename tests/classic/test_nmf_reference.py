@@ -10,7 +10,7 @@ from sklearn.decomposition import NMF as SklearnNMF
 from sklearn.exceptions import ConvergenceWarning
 
 import nmfcore
-from conftest import shared_path
+from _shared import shared_path
 
 
 def sklearn_loss(X, rank, beta, solver, W0, H0, max_iter):

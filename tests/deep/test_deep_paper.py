@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.io
 
-from conftest import shared_path
+from _shared import shared_path
 from nmfcore.deep import deep_nmf
 from nmfcore.judge.metrics import spectral_angle_distance
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.io
 import scipy.sparse as sp
-from conftest import shared_path
+from _shared import shared_path
 
 from nmfcore import cluster_scores, knn_accuracy, nmf
 from nmfcore.topology import persistent_solver
