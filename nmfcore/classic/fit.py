@@ -18,6 +18,7 @@ from nmfcore.classic.init import INIT_METHODS, check_custom_init, initialize
 from nmfcore.classic.mu import MUSolver
 from nmfcore.classic.online import online_nmf
 from nmfcore.classic.penalty import Penalty
+from nmfcore.data.lazy_checks import is_lazy_array
 from nmfcore.results import NMFResult, relative_error
 from nmfcore.utils.parallel import single_threaded_blas
 from nmfcore.utils.validation import (
@@ -34,7 +35,8 @@ SOLVERS = ("auto", "mu", "relaxed-mu", "hals", "online")
 Callback = Callable[[int, np.ndarray, np.ndarray, float], Any]
 
 
-def _choose_solver(solver: str, beta: float, mask: np.ndarray | None) -> str:
+def choose_solver(solver: str, beta: float, mask: np.ndarray | None = None) -> str:
+    """The solver a fit runs: ``solver`` checked against ``beta`` and the mask, "auto" resolved."""
     check_choice(solver, "solver", SOLVERS)
     if solver == "hals":
         if beta != 2:
@@ -88,9 +90,13 @@ def nmf(
 
     Parameters
     ----------
-    X : array-like or sparse matrix, shape (m, n)
+    X : array-like, sparse matrix or dask.array.Array, shape (m, n)
         Nonnegative data; columns are the items. float32 input gives float32
         factors. A sparse X is never densified (unless a dense ``mask`` is given).
+        A Dask array (e.g. from :func:`nmfcore.data.lazy.open_lazy`) is fitted chunk
+        by chunk by :func:`nmfcore.distributed.fit_chunked`, on the active
+        ``dask.distributed`` client if there is one, else on local threads; its result's
+        H is a Dask array.
     rank : int
         Number of factors r, 1 <= r <= min(m, n).
     beta : float or str
@@ -159,6 +165,14 @@ def nmf(
     >>> result.W.shape, result.H.shape
     ((30, 3), (3, 20))
     """
+    if is_lazy_array(X):
+        if mask is not None:
+            raise ValueError("mask is not supported for a Dask array X; compute X (X.compute()) to fit it with a mask")
+        from nmfcore.distributed import fit_chunked  # Dask and the driver load only for Dask input
+
+        return fit_chunked(X, rank, beta=beta, solver=solver, init=init, max_iter=max_iter, tol=tol,
+                           alpha_W=alpha_W, alpha_H=alpha_H, l1_ratio=l1_ratio, dtype=dtype,
+                           random_state=random_state, callback=callback)
     start = time.perf_counter()
     beta = check_beta(beta)
     max_iter = check_positive_int(max_iter, "max_iter", minimum=0)
@@ -187,7 +201,7 @@ def nmf(
     # the SVD-based starts need r <= min(m, n); a random or given start takes any rank
     svd_init = isinstance(init, str) and init != "random"
     rank = check_rank(rank, X.shape) if svd_init else check_positive_int(rank, "rank")
-    chosen = _choose_solver(solver, beta, M)
+    chosen = choose_solver(solver, beta, M)
     rng, seed = resolve_seed(random_state)
 
     if not update_W:

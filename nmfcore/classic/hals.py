@@ -26,16 +26,16 @@ from nmfcore.classic.hals_rules import hals_h_update, hals_w_update, revive_dead
 from nmfcore.classic.penalty import Penalty
 from nmfcore.utils.parallel import block_count, blocks, run_tasks, summed
 
-# HER's parameters (Ang & Gillis 2019, their defaults): start β, its growth after a
+# HER's parameters (Ang & Gillis 2019, their defaults; nmfcore.distributed's chunked HALS uses them too): start β, its growth after a
 # kept iteration, the growth of its cap, and its cut after a discarded one.
-_BETA_START = 0.5
-_GROW = 1.05
-_GROW_CAP = 1.01
-_CUT = 1.5
+HER_START = 0.5
+HER_GROW = 1.05
+HER_GROW_CAP = 1.01
+HER_CUT = 1.5
 # An extrapolated iteration is kept only if it lowers the objective by more than
 # rounding could: near convergence, gains at rounding level would make the choice
 # (and so the factors) depend on the order of floating-point sums.
-_MIN_GAIN = 1e-10
+HER_MIN_GAIN = 1e-10
 
 
 def balance_scales(W: np.ndarray, H: np.ndarray) -> None:
@@ -95,7 +95,7 @@ class HALSSolver:
         self._work_H: list[dict] = [{} for _ in self.col_blocks]
         self._work_W: list[dict] = [{} for _ in self.row_blocks]
         self.parallel = count > 1
-        self.beta, self.beta_cap = _BETA_START, 1.0
+        self.beta, self.beta_cap = HER_START, 1.0
         # where the next iteration starts, the last non-extrapolated iterates, and work
         # arrays; step() swaps them rather than allocating (fresh pages cost more than a copy)
         self.W_start, self.H_start = W.copy(), H.copy()
@@ -188,8 +188,8 @@ class HALSSolver:
         W_new[...] = self.W_start
         XHt = self._update_W(W_new, H_ext, HHt)
         candidate = self._objective(W_new, H_ext, XHt, HHt)
-        if candidate > previous * (1.0 - _MIN_GAIN):
-            self.beta_cap, self.beta = beta, beta / _CUT
+        if candidate > previous * (1.0 - HER_MIN_GAIN):
+            self.beta_cap, self.beta = beta, beta / HER_CUT
             self._plain_step()
             return
         self.W[...] = W_new
@@ -199,5 +199,5 @@ class HALSSolver:
         self.H, self.H_start, self.H_ext = H_ext, H_ext, self.H
         self.W_prev, self.W_new = W_new, self.W_prev
         self.H_prev, self.H_new = H_new, self.H_prev
-        self.beta = min(self.beta_cap, _GROW * beta)
-        self.beta_cap = min(1.0, _GROW_CAP * self.beta_cap)
+        self.beta = min(self.beta_cap, HER_GROW * beta)
+        self.beta_cap = min(1.0, HER_GROW_CAP * self.beta_cap)

@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 from dask.array.utils import meta_from_array
 
-from nmfcore.classic.fit import SOLVERS
+from nmfcore.classic.fit import choose_solver
 from nmfcore.classic.init import INIT_METHODS
 from nmfcore.classic.penalty import Penalty
 from nmfcore.data.lazy import as_item_chunks
@@ -44,19 +44,6 @@ log = logging.getLogger("nmfcore.distributed")
 MAX_RECOVERIES = 3
 
 Callback = Callable[[int, np.ndarray, Any, float], Any]
-
-
-def choose_solver(solver: str, beta: float) -> str:
-    """The solver :func:`nmfcore.nmf` would run for ``solver`` and ``beta`` without a mask."""
-    check_choice(solver, "solver", SOLVERS)
-    if solver == "hals" and beta != 2:
-        raise ValueError(f"solver='hals' solves the Frobenius loss only (beta=2), but beta={beta:g}; "
-                         "use solver='relaxed-mu', 'mu' or 'auto' for other divergences")
-    if solver == "relaxed-mu" and not 1 <= beta <= 2:
-        raise ValueError(f"solver='relaxed-mu' needs 1 <= beta <= 2, but beta={beta:g}; use solver='mu' or 'auto'")
-    if solver == "auto":
-        return "hals" if beta == 2 else ("relaxed-mu" if 1 <= beta <= 2 else "mu")
-    return solver
 
 
 def _stats(chunk: Any, dtype: np.dtype) -> tuple[tuple[int, int], tuple[float, float, np.ndarray]]:

@@ -19,19 +19,11 @@ from typing import Any
 import numpy as np
 
 from nmfcore.classic.blocks import frobenius_loss
+from nmfcore.classic.hals import HER_CUT, HER_GROW, HER_GROW_CAP, HER_MIN_GAIN, HER_START
 from nmfcore.classic.hals_rules import hals_w_update, revive_dead_factors, sweep_budget
 from nmfcore.classic.mu_rules import MUStep, mu_update_w
 from nmfcore.classic.penalty import Penalty
 from nmfcore.distributed.chunk_tasks import Prep, hals_pass, loss_pass, mu_pass, revived
-
-# HALS's extrapolation schedule (Ang & Gillis 2019), as nmfcore.classic.hals uses it:
-# start β, its growth after a kept iteration, the growth of its cap, its cut after a
-# discarded one, and the least relative gain that keeps an extrapolated iteration.
-HER_START = 0.5
-HER_GROW = 1.05
-HER_GROW_CAP = 1.01
-HER_CUT = 1.5
-HER_MIN_GAIN = 1e-10
 
 
 class ChunkedMU:

@@ -136,7 +136,7 @@ def test_hals_discards_an_overshooting_extrapolation_for_a_plain_step(monkeypatc
     X, _, _ = planted(m=80, n=70, r=6, seed=15)
     X = X + 0.05 * np.random.default_rng(15).random(X.shape)
     W0, H0 = nmfcore.initialize(X, 6, "nndsvda", random_state=0)
-    monkeypatch.setattr(hals, "_BETA_START", 50.0)  # far too long: steps overshoot
+    monkeypatch.setattr(hals, "HER_START", 50.0)  # far too long: steps overshoot
     solver = hals.HALSSolver(X / X.mean(), W0.copy(), H0.copy(), hals.Penalty(), hals.Penalty())
     cuts = []
 
@@ -151,7 +151,7 @@ def test_hals_discards_an_overshooting_extrapolation_for_a_plain_step(monkeypatc
         solver.step()
         losses.append(solver.loss())
     assert_monotone(np.array(losses))
-    assert cuts and all(after == pytest.approx(b / hals._CUT) for b, after in cuts)
+    assert cuts and all(after == pytest.approx(b / hals.HER_CUT) for b, after in cuts)
     assert losses[-1] < losses[0]
 
 
