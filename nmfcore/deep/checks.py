@@ -66,15 +66,6 @@ def _check_callback(callback: Any) -> None:
         raise ValueError("callback must be callable as callback(iteration, W_list, H_list, loss)")
 
 
-def _refuse_renamed(function: str, given: dict[str, Any], renamed: dict[str, str]) -> None:
-    """Raise TypeError for keyword arguments ``function`` does not take, naming the new spelling of renamed ones."""
-    for old, value in given.items():
-        if old in renamed:
-            new = renamed[old]
-            raise TypeError(f"{function}'s {old} was renamed {new}; pass {new}={value!r}")
-        raise TypeError(f"{function}() got an unexpected keyword argument {old!r}")
-
-
 def _prepare(X: Any, dtype: Any) -> np.ndarray:
     """X as a dense float array of the working precision; sparse and all-zero X are refused."""
     if sp.issparse(X):

@@ -20,12 +20,11 @@ from nmfcore.deep.checks import (
     _check_deep_beta,
     _check_ranks,
     _prepare,
-    _refuse_renamed,
 )
 from nmfcore.deep.losses import _divergence
 from nmfcore.deep.result import DeepNMFResult
 from nmfcore.deep.updates import constrained_h_step, h_terms, mu_w_step, tiny
-from nmfcore.utils.validation import check_choice, check_positive_int, resolve_seed
+from nmfcore.utils.validation import check_choice, check_positive_int, reject_renamed, resolve_seed
 
 
 def _normalize(W: np.ndarray, H: np.ndarray, how: str) -> tuple[np.ndarray, np.ndarray]:
@@ -204,7 +203,7 @@ def multilayer_nmf(
     >>> [layer.W.shape for layer in result.layers()]
     [(40, 6), (40, 3)]
     """
-    _refuse_renamed("multilayer_nmf", renamed, {"init_iter": "max_iter"})
+    reject_renamed("multilayer_nmf", renamed, {"init_iter": "max_iter"})
     start = time.perf_counter()
     X = _prepare(X, dtype)
     ranks = _check_ranks(ranks, X.shape)

@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from nmfcore.results import NMFResult, relative_error_from_sums
-from nmfcore.topology.arguments import reject_renamed
+from nmfcore.utils.validation import reject_renamed
 from nmfcore.topology.geometry import squared_frobenius
 from nmfcore.topology.graph_updates import EPS, graph_energy, graph_product, graph_step
 from nmfcore.topology.graphs import knn_graph

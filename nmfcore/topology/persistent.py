@@ -28,7 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from nmfcore.results import Layer, relative_error_from_sums
-from nmfcore.topology.arguments import reject_renamed
+from nmfcore.utils.validation import reject_renamed
 from nmfcore.topology.geometry import squared_frobenius
 from nmfcore.topology.graph_updates import EPS
 from nmfcore.topology.graphs import ScaleGraphs
