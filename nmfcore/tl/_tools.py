@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from nmfcore import models
+from nmfcore.models import get as get_family
 from nmfcore.results import FitResult
 from nmfcore.tl.layout import store_result
 
@@ -76,7 +76,7 @@ def run_tool(
     """
     if not isinstance(key_added, str) or not key_added:
         raise ValueError(f"key_added must be a non-empty string such as 'nmf', got {key_added!r}")
-    entry = models.get(family)
+    entry = get_family(family)
     if copy:
         adata = adata.copy()
     mask = genes_used(adata, use_highly_variable)
