@@ -155,6 +155,8 @@ def cached_njit(**options: Any) -> Callable[[Callable], Any]:
 
     def decorate(func: Callable) -> Any:
         dispatcher = numba.njit(**options)(func)
+        if dispatcher is func:  # NUMBA_DISABLE_JIT: plain Python, nothing to cache
+            return func
         where = location_of(dispatcher)
         if where.source in ("NUMBA_CACHE_DIR", "package"):
             dispatcher.enable_caching()
