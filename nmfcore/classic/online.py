@@ -6,14 +6,17 @@ them in order, pass after pass, with the per-batch step of
 rules: Mairal et al.'s HALS updates for β = 2, scikit-learn's multiplicative
 scheme for any β, forgetting or incremental statistics). Like
 :func:`~nmfcore.classic.fit.nmf` it works on X divided by its mean and reports
-the whole objective in X's units, once per pass.
+the whole objective in X's units, once per pass. Its pass loop, :func:`run_passes`,
+also drives :mod:`nmfcore.distributed.online` over a Dask array's chunks.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable
+from contextlib import closing
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import scipy.sparse as sp
@@ -24,6 +27,7 @@ from nmfcore.classic.init import INIT_METHODS, check_custom_init, initialize
 from nmfcore.classic.online_solver import (
     HALS_BATCH_SWEEPS,
     MU_BATCH_STEPS,
+    BatchTerms,
     OnlineSolver,
     choose_rule,
     flat_start,
@@ -180,29 +184,12 @@ def online_nmf(
     """
     start = time.perf_counter()
     beta = check_beta(beta)
-    batch_size = check_positive_int(batch_size, "batch_size")
-    max_iter = check_positive_int(max_iter, "max_iter", minimum=0)
-    tol = check_nonnegative_float(tol, "tol")
-    if forget_factor is not None:
-        forget_factor = check_nonnegative_float(forget_factor, "forget_factor")
-        if forget_factor > 1:
-            raise ValueError(f"forget_factor must be in [0, 1], got {forget_factor}")
-    l1_ratio = check_nonnegative_float(l1_ratio, "l1_ratio")
-    if l1_ratio > 1:
-        raise ValueError(f"l1_ratio must be in [0, 1], got {l1_ratio}")
-    alpha_W = check_nonnegative_float(alpha_W, "alpha_W")
-    alpha_H = check_nonnegative_float(alpha_H, "alpha_H")
-    if max_no_improvement is not None:
-        max_no_improvement = check_positive_int(max_no_improvement, "max_no_improvement")
-    if basis_tol is not None:
-        basis_tol = check_nonnegative_float(basis_tol, "basis_tol")
-    batch_tol = tol if batch_tol is None else check_nonnegative_float(batch_tol, "batch_tol")
-    if callback is not None and not callable(callback):
-        raise ValueError("callback must be callable as callback(pass, W, H, loss)")
-    rule = choose_rule(rule, beta)
-    batch_iter = (HALS_BATCH_SWEEPS if rule == "hals" else MU_BATCH_STEPS) if batch_iter is None else batch_iter
-    batch_iter = check_positive_int(batch_iter, "batch_iter")
-    final_iter = batch_iter if final_iter is None else check_positive_int(final_iter, "final_iter", minimum=0)
+    options = online_options(
+        beta, rule=rule, batch_size=batch_size, max_iter=max_iter, tol=tol, forget_factor=forget_factor,
+        batch_iter=batch_iter, final_iter=final_iter, fresh_restarts=fresh_restarts,
+        max_no_improvement=max_no_improvement, basis_tol=basis_tol, batch_tol=batch_tol, relaxed=relaxed,
+        alpha_W=alpha_W, alpha_H=alpha_H, l1_ratio=l1_ratio, callback=callback,
+    )
     X, _ = prepare_data(X, beta, None, dtype)
     m, n = X.shape
     svd_init = isinstance(init, str) and init != "random"
@@ -217,49 +204,179 @@ def online_nmf(
         W, H = check_custom_init(init, X.shape, rank, X.dtype)
         W = np.ascontiguousarray(W)
         init_param = "custom"
-    if rule == "mu":  # MU cannot move an exact zero
+    if options["rule"] == "mu":  # MU cannot move an exact zero
         np.maximum(W, np.finfo(X.dtype).eps, out=W)
         np.maximum(H, np.finfo(X.dtype).eps, out=H)
 
     # The data's scale, as in nmf: the floors relative to it, losses reported in X's units.
     s = float(X.sum()) / (m * n)
-    batches = item_batches(n, batch_size)
-    data = _column_blocks(X, s, batches)
-    H_blocks = [np.ascontiguousarray(H[:, cols]) / math.sqrt(s) for cols in batches]
-    rho = None if forget_factor is None else forget_factor ** (min(batch_size, n) / n)
+    batches = item_batches(n, options["batch_size"])
     solver = OnlineSolver.for_data(
-        W, beta=beta, rule=rule, scale=s, rho=rho, alpha_W=alpha_W / n, alpha_H=alpha_H, l1_ratio=l1_ratio,
-        relaxed=relaxed,
+        W, beta=beta, rule=options["rule"], scale=s, rho=forget_rate(options, n), alpha_W=alpha_W / n,
+        alpha_H=alpha_H, l1_ratio=l1_ratio, relaxed=relaxed,
     )
-    penalty_W, penalty_H = solver.penalty_W, solver.penalty_H
-    loss_scale = s**beta
+    source = MemoryBatches(
+        solver, _column_blocks(X, s, batches), [np.ascontiguousarray(H[:, cols]) / math.sqrt(s) for cols in batches],
+        options["fresh_restarts"],
+    )
+    record = run_passes(source, solver, n, s, options, callback, start)
+    W = solver.W * math.sqrt(s)
+    H = np.hstack(source.H_blocks) * math.sqrt(s)
+    params = {"model": "nmf", "rank": rank, "beta": beta, "solver": "online", **online_params(options),
+              "init": init_param, "dtype": np.dtype(X.dtype).name, "random_state": seed}
+    return NMFResult(
+        W=W,
+        H=H,
+        loss=np.asarray(record.losses),
+        times=np.asarray(record.times),
+        n_iter=record.n_passes,
+        converged=record.converged,
+        params=params,
+        relative_error=relative_error(X, W, H),
+        stopped=record.stopped,
+        extra={"n_steps": solver.n_steps, "statistics": solver.stats, "scale": s},
+    )
 
-    def objective() -> float:
-        value = sum(solver.divergence(block, Hb) for block, Hb in zip(data, H_blocks))
-        value += n * penalty_W.value(solver.W) + sum(penalty_H.value(Hb) for Hb in H_blocks)
-        return value * loss_scale
 
-    def solve(block: DataBlock, b: int, n_iter: int, with_loss: bool) -> float | None:
-        if fresh_restarts:
-            H_blocks[b] = flat_start(block, rank)
-        return solver.step(block, H_blocks[b], n_iter, batch_tol, with_loss=with_loss, key=b)
+def online_options(beta: float, **options: Any) -> dict[str, Any]:
+    """:func:`online_nmf`'s keyword options (all but X, rank, init, dtype, random_state) for a checked β,
+    checked and completed: the rule chosen, the solves' defaults filled in."""
+    o = dict(options)
+    o["batch_size"] = check_positive_int(o["batch_size"], "batch_size")
+    o["max_iter"] = check_positive_int(o["max_iter"], "max_iter", minimum=0)
+    o["tol"] = check_nonnegative_float(o["tol"], "tol")
+    if o["forget_factor"] is not None:
+        o["forget_factor"] = check_nonnegative_float(o["forget_factor"], "forget_factor")
+        if o["forget_factor"] > 1:
+            raise ValueError(f"forget_factor must be in [0, 1], got {o['forget_factor']}")
+    o["l1_ratio"] = check_nonnegative_float(o["l1_ratio"], "l1_ratio")
+    if o["l1_ratio"] > 1:
+        raise ValueError(f"l1_ratio must be in [0, 1], got {o['l1_ratio']}")
+    o["alpha_W"] = check_nonnegative_float(o["alpha_W"], "alpha_W")
+    o["alpha_H"] = check_nonnegative_float(o["alpha_H"], "alpha_H")
+    if o["max_no_improvement"] is not None:
+        o["max_no_improvement"] = check_positive_int(o["max_no_improvement"], "max_no_improvement")
+    if o["basis_tol"] is not None:
+        o["basis_tol"] = check_nonnegative_float(o["basis_tol"], "basis_tol")
+    o["batch_tol"] = o["tol"] if o["batch_tol"] is None else check_nonnegative_float(o["batch_tol"], "batch_tol")
+    if o["callback"] is not None and not callable(o["callback"]):
+        raise ValueError("callback must be callable as callback(pass, W, H, loss)")
+    o["rule"] = choose_rule(o["rule"], beta)
+    default_iter = HALS_BATCH_SWEEPS if o["rule"] == "hals" else MU_BATCH_STEPS
+    o["batch_iter"] = check_positive_int(default_iter if o["batch_iter"] is None else o["batch_iter"], "batch_iter")
+    final = o["final_iter"]
+    o["final_iter"] = o["batch_iter"] if final is None else check_positive_int(final, "final_iter", minimum=0)
+    return o
 
-    losses, times = [objective()], [time.perf_counter() - start]
+
+def forget_rate(options: dict[str, Any], n: int) -> float | None:
+    """ρ, the weight of the past statistics at each visit (None: incremental), for ``n`` items."""
+    factor = options["forget_factor"]
+    return None if factor is None else factor ** (min(options["batch_size"], n) / n)
+
+
+def online_params(options: dict[str, Any]) -> dict[str, Any]:
+    """The result's ``params`` entries of the online options (beside model, rank, beta, solver, init, dtype, seed)."""
+    names = ("rule", "max_iter", "tol", "batch_size", "forget_factor", "batch_iter", "final_iter",
+             "fresh_restarts", "max_no_improvement", "basis_tol", "batch_tol", "relaxed")
+    params = {name: options[name] for name in names}
+    params["fresh_restarts"], params["relaxed"] = bool(params["fresh_restarts"]), bool(params["relaxed"])
+    params.update(masked=False, alpha_W=options["alpha_W"], alpha_H=options["alpha_H"], l1_ratio=options["l1_ratio"])
+    return params
+
+
+class MemoryBatches:
+    """The batches of an in-memory fit for :func:`run_passes`: ``data`` (DataBlocks of X / s) and their
+    coefficients ``H_blocks`` ((r, n_t) each, updated in place), visited by ``solver``."""
+
+    def __init__(self, solver: OnlineSolver, data: list[DataBlock], H_blocks: list[np.ndarray],
+                 fresh_restarts: bool) -> None:
+        self.solver, self.data, self.H_blocks, self.fresh_restarts = solver, data, H_blocks, fresh_restarts
+
+    def _start(self, b: int) -> None:
+        if self.fresh_restarts:
+            self.H_blocks[b] = flat_start(self.data[b], self.H_blocks[b].shape[0])
+
+    def visits(self, n_iter: int, tol: float, with_loss: bool) -> Iterator[BatchTerms]:
+        """One pass: each batch's visit in order (solved and folded), its terms yielded."""
+        for b, block in enumerate(self.data):
+            self._start(b)
+            yield self.solver.step(block, self.H_blocks[b], n_iter, tol, with_loss=with_loss, key=b)
+
+    def objective_parts(self) -> tuple[float, float]:
+        """(Σ_t D_β(X_t | W H_t), Σ_t penalty of H_t) at the current factors."""
+        solver = self.solver
+        divergence = sum(solver.divergence(block, Hb) for block, Hb in zip(self.data, self.H_blocks))
+        return divergence, sum(solver.penalty_H.value(Hb) for Hb in self.H_blocks)
+
+    def finish(self, n_iter: int, tol: float) -> tuple[float, float]:
+        """Every batch's coefficients updated ``n_iter`` times at the final W; then :meth:`objective_parts`."""
+        for b, block in enumerate(self.data):
+            self._start(b)
+            self.solver.coefficients(block, self.H_blocks[b], n_iter, tol)
+        return self.objective_parts()
+
+    def H(self) -> np.ndarray:
+        """The coefficients (r, n), in the fit's units."""
+        return np.hstack(self.H_blocks)
+
+
+@dataclass
+class PassRecord:
+    """What :func:`run_passes` records: the objective and time per pass, the passes, how the fit ended."""
+
+    losses: list[float]
+    times: list[float]
+    n_passes: int
+    converged: bool
+    stopped: bool
+
+
+def run_passes(source: Any, solver: OnlineSolver, n: int, scale: float, options: dict[str, Any],
+               callback: Callable[..., Any] | None, start: float) -> PassRecord:
+    """The passes of an online fit over ``source``'s batches, and its stopping rules.
+
+    Parameters
+    ----------
+    source : MemoryBatches or nmfcore.distributed.online.ChunkBatches
+        ``visits(n_iter, tol, with_loss)`` (a pass: each visit's :class:`BatchTerms`, in
+        order, after ``solver`` folded them), ``objective_parts()``, ``finish(n_iter, tol)``, ``H()``.
+    solver : OnlineSolver
+    n : int
+        Items of X.
+    scale : float
+        s, X's mean entry (the fit works on X / s).
+    options : dict
+        From :func:`online_options`.
+    callback, start
+        ``callback(pass, W, H, loss)`` in X's units (``False`` stops); the fit's ``time.perf_counter()``.
+    """
+    penalty_W = solver.penalty_W
+    loss_scale, root = scale**solver.beta, math.sqrt(scale)
+    max_no_improvement, basis_tol, tol = options["max_no_improvement"], options["basis_tol"], options["tol"]
+
+    def objective(parts: tuple[float, float]) -> float:
+        divergence, penalty_H = parts
+        return (divergence + (n * penalty_W.value(solver.W) + penalty_H)) * loss_scale
+
+    losses, times = [objective(source.objective_parts())], [time.perf_counter() - start]
     early_stop = _NoImprovement(max_no_improvement, n)
     converged = stopped = False
     n_passes = 0
-    for n_passes in range(1, max_iter + 1):
+    for n_passes in range(1, options["max_iter"] + 1):
         solver.stats.resum()
         steps_before, W_before = solver.n_steps, solver.W.copy() if basis_tol else None
-        for b, block in enumerate(data):
-            n_t = block.shape[1]
-            cost = solve(block, b, batch_iter, with_loss=max_no_improvement is not None)
-            if cost is not None:
-                cost = (cost + penalty_H.value(H_blocks[b]) + n_t * penalty_W.value(solver.W)) * loss_scale / n_t
+        with closing(source.visits(options["batch_iter"], options["batch_tol"], max_no_improvement is not None)) \
+                as visits:
+            for terms in visits:
+                if terms.loss is None:
+                    continue
+                n_t = terms.n_items
+                cost = (terms.loss + terms.penalty + n_t * penalty_W.value(solver.W)) * loss_scale / n_t
                 if early_stop.stop(solver.n_steps, cost, n_t):
                     converged = True
                     break
-        losses.append(objective())
+        losses.append(objective(source.objective_parts()))
         times.append(time.perf_counter() - start)
         # scikit-learn skips its first visit, which starts from the initial W
         if W_before is not None and not converged and (n_passes > 1 or solver.n_steps - steps_before > 1):
@@ -267,58 +384,14 @@ def online_nmf(
             converged = change <= basis_tol
         if converged:
             break
-        if callback is not None and callback(
-            n_passes, solver.W * math.sqrt(s), np.hstack(H_blocks) * math.sqrt(s), losses[-1]
-        ) is False:
+        if callback is not None and callback(n_passes, solver.W * root, source.H() * root, losses[-1]) is False:
             stopped = True
             break
         previous = losses[-2]
         if tol > 0 and previous > 0 and (previous - losses[-1]) / previous < tol:
             converged = True
             break
-    if final_iter:
-        for b, block in enumerate(data):
-            if fresh_restarts:
-                H_blocks[b] = flat_start(block, rank)
-            solver.coefficients(block, H_blocks[b], final_iter, batch_tol)
-        losses[-1] = objective()
+    if options["final_iter"]:
+        losses[-1] = objective(source.finish(options["final_iter"], options["batch_tol"]))
         times[-1] = time.perf_counter() - start
-    W = solver.W * math.sqrt(s)
-    H = np.hstack(H_blocks) * math.sqrt(s)
-    params = {
-        "model": "nmf",
-        "rank": rank,
-        "beta": beta,
-        "solver": "online",
-        "rule": rule,
-        "init": init_param,
-        "max_iter": max_iter,
-        "tol": tol,
-        "batch_size": batch_size,
-        "forget_factor": forget_factor,
-        "batch_iter": batch_iter,
-        "final_iter": final_iter,
-        "fresh_restarts": bool(fresh_restarts),
-        "max_no_improvement": max_no_improvement,
-        "basis_tol": basis_tol,
-        "batch_tol": batch_tol,
-        "relaxed": bool(relaxed),
-        "masked": False,
-        "alpha_W": alpha_W,
-        "alpha_H": alpha_H,
-        "l1_ratio": l1_ratio,
-        "dtype": np.dtype(X.dtype).name,
-        "random_state": seed,
-    }
-    return NMFResult(
-        W=W,
-        H=H,
-        loss=np.asarray(losses),
-        times=np.asarray(times),
-        n_iter=n_passes,
-        converged=converged,
-        params=params,
-        relative_error=relative_error(X, W, H),
-        stopped=stopped,
-        extra={"n_steps": solver.n_steps, "statistics": solver.stats, "scale": s},
-    )
+    return PassRecord(losses, times, n_passes, converged, stopped)

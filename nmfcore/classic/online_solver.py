@@ -30,8 +30,10 @@ HALS the W step then descends the whole objective at the current coefficients
 
 An L1/L2 penalty on W is per item (each batch adds its share, ``n_t`` times the
 per-item weights), so a pass over the data carries the whole objective's penalty.
-A chunked-array driver can feed :class:`OnlineSolver` its blocks;
-:func:`nmfcore.classic.online.online_nmf` is the in-memory one.
+A visit has two halves: :func:`solve_batch` (H_t with W fixed, and the batch's
+terms; where the data is) and :meth:`OnlineSolver.fold` (the sums and W; small
+inputs only), run by :func:`nmfcore.classic.online.online_nmf` in memory and by
+:mod:`nmfcore.distributed.online` where a Dask array's chunks are.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from nmfcore.classic.blocks import DataBlock, cross_product, frobenius_loss
+from nmfcore.classic.blocks import DataBlock, Partials, cross_product, frobenius_loss
 from nmfcore.classic.hals_rules import hals_h_update, hals_w_update, revive_dead_factors
 from nmfcore.classic.mu_rules import (
     MUStep,
@@ -147,12 +149,8 @@ class OnlineSolver:
     beta : float
     rule : {"hals", "mu"}
     rho : float or None
-        Weight of the past statistics at each visit, in [0, 1] (scikit-learn's
-        forgetting; state O(m r)). None: incremental, each visit replaces the
-        batch's previous terms (Neal & Hinton's incremental EM, Mairal's MISO),
-        so that the sums hold every batch once; state O(m r) per batch. Then for
-        HALS the W step descends the whole objective at the batches' current
-        coefficients, and for MU it minimises a sum of majorisers of it.
+        Weight of the past statistics at each visit, in [0, 1] (forgetting), or None
+        (incremental: each visit replaces the batch's previous terms; see above).
     penalty_W : Penalty
         Penalty on W per item: a batch of n_t items adds n_t times it.
     penalty_H : Penalty
@@ -169,6 +167,11 @@ class OnlineSolver:
         so that W is a D-weighted mean of the batches' relaxed targets: the
         relaxed full-batch step for one batch without forgetting, a heuristic
         beyond (the tests check that the loss still falls over passes).
+
+    Attributes
+    ----------
+    batch : BatchRule
+        What :func:`solve_batch` needs of this solver.
     """
 
     def __init__(
@@ -198,7 +201,8 @@ class OnlineSolver:
                 statistics = OnlineStatistics(A, np.zeros((m, r), W.dtype), 0.0, parts)
         self.stats = statistics
         self.n_steps = 0
-        self._work: dict[tuple[int, int], dict] = {}
+        self.batch = BatchRule(beta, rule, penalty_H, self.step_H, self.eps)
+        self._work: dict[Any, dict] = {}
 
     @classmethod
     def for_data(
@@ -249,97 +253,149 @@ class OnlineSolver:
     def coefficients(
         self, block: DataBlock, H: np.ndarray, n_iter: int, tol: float = 0.0, with_loss: bool = False
     ) -> tuple[np.ndarray | None, float | None]:
-        """Update the batch's coefficients H_t (r x n_t) in place with W fixed.
+        """:func:`batch_coefficients` at the current W."""
+        return batch_coefficients(block, self.W, H, self.batch, n_iter, tol, with_loss, self._scratch(block))
 
-        HALS: one call of up to ``n_iter`` sweeps (stopping early by the sweeps'
-        own rule). MU: up to ``n_iter`` steps, stopping once one changes H_t by at
-        most ``tol`` relative to its norm (``tol`` > 0).
-
-        Returns
-        -------
-        gram : ndarray, shape (r, r), or None
-            H_t H_tᵀ of the result (HALS).
-        loss : float or None
-            With ``with_loss``, MU: D_β(X_t | W H_t) before the last step (free with its terms).
-        """
-        work = self._scratch(block)
-        if self.rule == "hals":
-            gram, _ = hals_h_update(block, self.W, H, self.W.T @ self.W, self.penalty_H, n_iter, work=work)
-            return gram.copy(), None
-        loss = None
-        previous = H.copy() if tol > 0 and n_iter > 1 else None
-        for _ in range(n_iter):
-            terms = mu_h_partials(block, self.W, H, self.beta, with_loss=with_loss, work=work)
-            loss = terms.loss
-            mu_update_h(H, terms, self.step_H)
-            if previous is not None:
-                change = np.linalg.norm(H - previous) / max(np.linalg.norm(H), self.eps)
-                if change <= tol:
-                    break
-                previous[...] = H
-        return None, loss
-
-    def update_basis(
-        self, block: DataBlock, H: np.ndarray, gram: np.ndarray | None = None, key: Any = None
-    ) -> float | None:
-        """Fold the batch's statistics into the sums and update W from them.
+    def fold(self, terms: BatchTerms, key: Any = None) -> None:
+        """The driver's half of a visit: fold the batch's terms into the sums and update W from them.
 
         Parameters
         ----------
-        block : DataBlock, shape (m, n_t)
-        H : ndarray, shape (r, n_t)
-            The batch's coefficients (as just solved).
-        gram : ndarray, shape (r, r), optional
-            H Hᵀ if the caller has it (HALS).
+        terms : BatchTerms
+            From :func:`solve_batch` at the current W.
         key : hashable, optional
             The batch's identity (incremental mode: its previous terms are replaced).
-
-        Returns
-        -------
-        float or None
-            HALS: D_β(X_t | W H_t) at the W before the update (free from the terms).
         """
         stats, W = self.stats, self.W
-        n_t = block.shape[1]
+        n_t = terms.n_items
         self.n_steps += 1
+        work = self._work.setdefault("basis", {})
         if self.rule == "hals":
-            gram = H @ H.T if gram is None else gram
-            XHt = cross_product(block, H)
-            loss = frobenius_loss(block.x_sq, float(np.vdot(W, XHt)), W.T @ W, gram)
-            stats.add(key, gram, XHt, n_t, self.rho)
+            stats.add(key, terms.gram, terms.cross, n_t, self.rho)
             penalty = Penalty(stats.weight * self.penalty_W.l1, stats.weight * self.penalty_W.l2)
-            hals_w_update(W, stats.B, stats.A, penalty, W_SWEEPS, work=self._scratch(block))
+            hals_w_update(W, stats.B, stats.A, penalty, W_SWEEPS, work=work)
             revive_dead_factors(W, self.eps)
-            return loss
-        terms = mu_w_partials(block, W, H, self.beta, work=self._scratch(block))
-        den = W @ terms.den if terms.form == "gram" else np.broadcast_to(terms.den, W.shape)
+            return
+        partials = terms.partials
+        den = W @ partials.den if partials.form == "gram" else np.broadcast_to(partials.den, W.shape)
         if self.penalty_W.l1 or self.penalty_W.l2:
             den = den + n_t * (self.penalty_W.l1 + self.penalty_W.l2 * W)
         if self.relaxed_W:
             den = np.maximum(den, self.eps)
-            anchored = W * relaxed_factor(terms.num / den) * den
+            anchored = W * relaxed_factor(partials.num / den) * den
         else:
-            anchored = (W if self.gamma == 1 else W ** (1.0 / self.gamma)) * terms.num
+            anchored = (W if self.gamma == 1 else W ** (1.0 / self.gamma)) * partials.num
         stats.add(key, anchored, den, n_t, self.rho)
         np.divide(stats.A, np.maximum(stats.B, self.eps), out=W)
         if self.gamma != 1:
             W **= self.gamma
         np.maximum(W, self.eps, out=W)
-        return None
 
     def step(
         self, block: DataBlock, H: np.ndarray, n_iter: int, tol: float = 0.0, with_loss: bool = False,
         key: Any = None,
-    ) -> float | None:
-        """One visit of a batch: :meth:`coefficients`, then :meth:`update_basis`.
+    ) -> BatchTerms:
+        """One visit of a batch in this process: :func:`solve_batch`, then :meth:`fold`."""
+        terms = solve_batch(block, self.W, H, self.batch, n_iter, tol, with_loss, self._scratch(block))
+        self.fold(terms, key)
+        return terms
 
-        Returns
-        -------
-        float or None
-            With ``with_loss``, the batch's divergence near the visit's start point:
-            at (W before the update, H_t after it) for HALS, at (W, H_t before the
-            last coefficient step) for MU.
-        """
-        gram, loss = self.coefficients(block, H, n_iter, tol, with_loss=with_loss)
-        hals_loss = self.update_basis(block, H, gram, key)
-        return hals_loss if self.rule == "hals" else loss
+
+@dataclass(frozen=True)
+class BatchRule:
+    """What a visit's coefficient solve needs besides X_t, W and H_t (small; it travels to the data):
+    β, the rule ("hals" or "mu"), the coefficients' penalty and MU step, the dtype's machine epsilon."""
+
+    beta: float
+    rule: str
+    penalty_H: Penalty
+    step_H: MUStep
+    eps: float
+
+
+@dataclass
+class BatchTerms:
+    """What a visit of a batch sends to the W update: (r x r and) m x r terms, and its cost.
+
+    Attributes
+    ----------
+    n_items : int
+        n_t, the batch's items.
+    gram, cross : ndarray or None
+        HALS: H_t H_tᵀ (r, r) and X_t H_tᵀ (m, r). MU: None.
+    partials : Partials or None
+        MU: the terms of W's multiplicative step at (W, H_t).
+    loss, penalty : float or None
+        With ``with_loss``: D_β(X_t | W H_t) at the visit's W (HALS: at H_t after the solve,
+        MU: before its last step, free with its terms), and the penalty of H_t after the solve.
+    """
+
+    n_items: int
+    gram: np.ndarray | None = None
+    cross: np.ndarray | None = None
+    partials: Partials | None = None
+    loss: float | None = None
+    penalty: float | None = None
+
+
+def batch_coefficients(
+    block: DataBlock, W: np.ndarray, H: np.ndarray, rule: BatchRule, n_iter: int, tol: float = 0.0,
+    with_loss: bool = False, work: dict | None = None,
+) -> tuple[np.ndarray | None, float | None]:
+    """Update a batch's coefficients H_t (r x n_t) in place with W (m x r) fixed.
+
+    HALS: one call of up to ``n_iter`` sweeps (stopping early by the sweeps' own
+    rule). MU: up to ``n_iter`` steps, stopping once one changes H_t by at most
+    ``tol`` relative to its norm (``tol`` > 0).
+
+    Returns
+    -------
+    gram : ndarray, shape (r, r), or None
+        H_t H_tᵀ of the result (HALS).
+    loss : float or None
+        With ``with_loss``, MU: D_β(X_t | W H_t) before the last step (free with its terms).
+    """
+    if rule.rule == "hals":
+        gram, _ = hals_h_update(block, W, H, W.T @ W, rule.penalty_H, n_iter, work=work)
+        return gram.copy(), None
+    loss = None
+    previous = H.copy() if tol > 0 and n_iter > 1 else None
+    for _ in range(n_iter):
+        terms = mu_h_partials(block, W, H, rule.beta, with_loss=with_loss, work=work)
+        loss = terms.loss
+        mu_update_h(H, terms, rule.step_H)
+        if previous is not None:
+            change = np.linalg.norm(H - previous) / max(np.linalg.norm(H), rule.eps)
+            if change <= tol:
+                break
+            previous[...] = H
+    return None, loss
+
+
+def solve_batch(
+    block: DataBlock, W: np.ndarray, H: np.ndarray, rule: BatchRule, n_iter: int, tol: float = 0.0,
+    with_loss: bool = False, work: dict | None = None,
+) -> BatchTerms:
+    """The data's half of a visit: H_t's solve with W fixed (in place), and the terms of W's update.
+
+    It runs where the batch is (this process, or the worker holding the chunk); only
+    the returned terms go to :meth:`OnlineSolver.fold`.
+
+    Parameters
+    ----------
+    block : DataBlock, shape (m, n_t)
+    W : ndarray, shape (m, r)
+    H : ndarray, shape (r, n_t)
+        The batch's coefficients, updated in place.
+    rule, n_iter, tol, with_loss, work
+        As :func:`batch_coefficients` (``work``: scratch arrays kept across calls).
+    """
+    gram, loss = batch_coefficients(block, W, H, rule, n_iter, tol, with_loss, work)
+    n_t = block.shape[1]
+    penalty = rule.penalty_H.value(H) if with_loss else None
+    if rule.rule == "hals":
+        cross = cross_product(block, H)
+        if with_loss:
+            loss = frobenius_loss(block.x_sq, float(np.vdot(W, cross)), W.T @ W, gram)
+        return BatchTerms(n_t, gram=gram, cross=cross, loss=loss, penalty=penalty)
+    return BatchTerms(n_t, partials=mu_w_partials(block, W, H, rule.beta, work=work), loss=loss, penalty=penalty)
