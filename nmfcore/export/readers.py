@@ -1,11 +1,13 @@
-"""Reading an exported ``.npz`` or ``.h5ad`` back, to show a result without refitting."""
+"""Reading an exported ``.npz``, ``.h5ad`` or ``.zarr`` back, to show a result without refitting."""
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -109,16 +111,30 @@ def _result_from_h5ad(source: Any) -> ExportedResult:
             adata = anndata.read_h5ad(path)
     except Exception as exc:  # noqa: BLE001 - any reader failure means a bad file
         raise DataError(f"{source.name!r} cannot be read by anndata ({exc}); export it again") from None
+    return _result_from_adata(adata, source.name)
+
+
+def _result_from_zarr(path: Path) -> ExportedResult:
+    import anndata
+
+    try:
+        adata = anndata.read_zarr(path)
+    except Exception as exc:  # noqa: BLE001 - any reader failure means a bad store
+        raise DataError(f"{path.name!r} cannot be read by anndata as a zarr store ({exc}); export it again") from None
+    return _result_from_adata(adata, path.name)
+
+
+def _result_from_adata(adata: Any, name: str) -> ExportedResult:
     info = adata.uns.get("nmf")
     if info is None or "X_nmf" not in adata.obsm or "NMF_basis" not in adata.varm:
         raise DataError(
-            f"{source.name!r} has no NMF result (it needs obsm['X_nmf'], varm['NMF_basis'] and "
-            "uns['nmf']); use the .h5ad from the Export page or export.to_h5ad()"
+            f"{name!r} has no NMF result (it needs obsm['X_nmf'], varm['NMF_basis'] and "
+            "uns['nmf']); use the .h5ad or .zarr from the Export page or export.to_h5ad()"
         )
     names = [str(s) for s in info.get("layer_names", [])]
     obsm_keys, varm_keys = layer_keys("nmf", len(names))
-    layers = [Layer(name, np.asarray(adata.varm[varm_key]), np.asarray(adata.obsm[obsm_key]).T)
-              for name, obsm_key, varm_key in zip(names, obsm_keys, varm_keys)
+    layers = [Layer(layer_name, np.asarray(adata.varm[varm_key]), np.asarray(adata.obsm[obsm_key]).T)
+              for layer_name, obsm_key, varm_key in zip(names, obsm_keys, varm_keys)
               if obsm_key in adata.obsm and varm_key in adata.varm]
     found_recipe = json.loads(str(info["recipe"]))
     return ExportedResult(
@@ -135,6 +151,7 @@ def read_result(source: Any) -> ExportedResult:
     Parameters
     ----------
     source : path, bytes (with an .npz/.h5ad name) or an upload
+        Or the path of a ``.zarr`` store from :func:`nmfcore.export.write_chunked`.
 
     Returns
     -------
@@ -145,6 +162,8 @@ def read_result(source: Any) -> ExportedResult:
     DataError
         Any other file, or one that is not an nmfcore export.
     """
+    if isinstance(source, (str, os.PathLike)) and Path(source).suffix.lower() == ".zarr" and Path(source).is_dir():
+        return _result_from_zarr(Path(source))
     src = as_source(source)
     if src.suffix == ".npz":
         return _result_from_npz(src.read(), src.name)

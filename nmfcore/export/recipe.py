@@ -19,6 +19,7 @@ import numpy as np
 from nmfcore.data.dataset import Dataset
 from nmfcore.data.errors import DataError
 from nmfcore.data.fingerprint import data_fingerprint
+from nmfcore.data.lazy_checks import is_lazy_array
 from nmfcore.data.source import as_source
 from nmfcore.models import FAMILIES, get
 from nmfcore.results import FitResult, Layer
@@ -72,14 +73,16 @@ def _versions() -> dict[str, str]:
     return found
 
 
-def _layers(result: Any, dataset: Dataset | None) -> list[Layer]:
-    """The result's layers as arrays, checked against the data set's shape."""
+def _layers(result: Any, dataset: Dataset | None, *, lazy: bool = False) -> list[Layer]:
+    """The result's layers as arrays, checked against the data set's shape; with ``lazy``,
+    a Dask H stays a Dask array (nothing is computed)."""
     if not isinstance(result, FitResult):
         raise ValueError(
             f"result must be an nmfcore result (params, loss, times, stopped, layers()), got "
             f"{type(result).__name__}; pass the object returned by nmf, deep_nmf, gnmf or pnmf"
         )
-    layers = [Layer(str(l.name), np.asarray(l.W), np.asarray(l.H)) for l in result.layers()]
+    layers = [Layer(str(l.name), np.asarray(l.W), l.H if lazy and is_lazy_array(l.H) else np.asarray(l.H))
+              for l in result.layers()]
     if not layers:
         raise ValueError("result.layers() is empty, so there is nothing to export")
     if dataset is not None:
@@ -110,7 +113,7 @@ def recipe(result: Any, dataset: Dataset | None = None) -> dict[str, Any]:
         Keys "format", "version", "model", "params", "seed", "data", "packages",
         "history" (n_iter, stopped, final loss) and "layers" (names and shapes).
     """
-    layers = _layers(result, dataset)
+    layers = _layers(result, dataset, lazy=True)
     params = dict(result.params)
     if "model" not in params:
         raise ValueError("result.params has no 'model' key; export results made by nmfcore")

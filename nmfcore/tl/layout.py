@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from nmfcore.data.lazy_checks import is_lazy_array
 from nmfcore.results import FitResult
 
 
@@ -80,7 +81,8 @@ def store_result(
     layers = result.layers()
     obsm_keys, varm_keys = layer_keys(key, len(layers))
     for layer, obsm_key, varm_key in zip(layers, obsm_keys, varm_keys):
-        adata.obsm[obsm_key] = np.ascontiguousarray(layer.H.T)
+        # a Dask H (a lazy fit) stays lazy: AnnData holds Dask arrays, and its writers stream them
+        adata.obsm[obsm_key] = layer.H.T if is_lazy_array(layer.H) else np.ascontiguousarray(layer.H.T)
         W = np.asarray(layer.W)
         if var_mask is not None:
             full = np.zeros((var_mask.size, W.shape[1]), dtype=W.dtype)
