@@ -1,4 +1,5 @@
-"""Data page: pick a bundled sample or upload a file, see what was detected, preview it."""
+"""Data page: pick a bundled sample, upload a file or open one of the server's data folder, see what was
+detected, preview it."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import streamlit as st
 
 from nmfcore import plot
 from nmfcore.app import views
-from nmfcore.app.sources import load_source, source_title
+from nmfcore.app.datadir import data_dir, list_files
+from nmfcore.app.sources import lazy_summary, load_source, source_title
 from nmfcore.app.text import literal
-from nmfcore.data import samples
+from nmfcore.data import data_fingerprint, samples
+from nmfcore.data.limits import human
 from nmfcore.data.samples import SAMPLE_NAMES
 from pages import _state
 
@@ -23,10 +26,12 @@ FIXES = {
 
 
 def _load(source: dict, options: dict) -> None:
-    """Load from a remembered source (a sample or uploaded bytes) with loader options."""
+    """Load from a remembered source (a sample, uploaded bytes or a data-folder file) with loader options."""
     try:
         _state.check_upload(source)
-        ds = load_source(source, options)
+        ds = load_source(source, options, max_file_bytes=_state.limits().max_upload_bytes)
+        if ds.is_lazy:  # its fingerprint reads a few chunks: a bad one is reported here, not mid-update
+            data_fingerprint(ds.X)
     except ValueError as exc:  # DataError is a ValueError; both carry the fix in their message
         _state.set_data_error((str(exc), source))
         return
@@ -35,15 +40,24 @@ def _load(source: dict, options: dict) -> None:
     _state.set_dataset(ds, source_title(source))
 
 
-def _summary(ds) -> None:
-    summary = views.data_summary(ds.X)
+def _lazy_summary(ds) -> None:
+    summary = lazy_summary(ds)
     m, n = summary["shape"]
     cols = st.columns([1.6, 1.4, 1, 1.4, 1])
     cols[0].metric("Kind", ds.kind)
     cols[1].metric("Features × items", f"{m} × {n}")
-    cols[2].metric("Zeros", f"{summary['zeros']:.1%}")
-    cols[3].metric("Value range", f"{summary['low']:.3g} … {summary['high']:.3g}")
-    cols[4].metric("Storage", "sparse" if summary["sparse"] else "dense")
+    cols[2].metric("Zeros", "not read" if summary["zeros"] is None else f"{summary['zeros']:.1%}")
+    cols[3].metric("Chunks", f"{summary['n_chunks']} × ≤ {summary['chunk_items']} items")
+    cols[4].metric("Storage", ("sparse" if summary["sparse"] else "dense") + ", on disk")
+    st.caption("Read lazily: X stays on disk and fits read it chunk by chunk; its values are checked "
+               "as they are read. Only classic NMF fits such data.")
+
+
+def _summary(ds) -> None:
+    if ds.is_lazy:
+        _lazy_summary(ds)
+    else:
+        _memory_summary(ds)
     detected = ds.meta.get("detected")
     if detected:
         st.caption(f"Detected: {literal(detected)}")
@@ -52,7 +66,20 @@ def _summary(ds) -> None:
         st.caption("Preprocessing: " + literal("; ".join(map(str, steps))))
 
 
+def _memory_summary(ds) -> None:
+    summary = views.data_summary(ds.X)
+    m, n = summary["shape"]
+    cols = st.columns([1.6, 1.4, 1, 1.4, 1])
+    cols[0].metric("Kind", ds.kind)
+    cols[1].metric("Features × items", f"{m} × {n}")
+    cols[2].metric("Zeros", f"{summary['zeros']:.1%}")
+    cols[3].metric("Value range", f"{summary['low']:.3g} … {summary['high']:.3g}")
+    cols[4].metric("Storage", "sparse" if summary["sparse"] else "dense")
+
+
 def _preview(ds) -> None:
+    if ds.is_lazy:
+        return  # a preview would read the file; the summary above comes from its headers
     X, kind = ds.X, ds.kind
     if kind == "images" and ds.image_shape is not None:
         st.plotly_chart(plot.image_grid(views.first_items(X, 36), ds.image_shape, title="First images"),
@@ -103,6 +130,10 @@ def _labels(ds) -> None:
 def _preprocessing(ds) -> None:
     source, _ = _state.data_source()
     if source is None:
+        return
+    if ds.is_lazy:
+        st.caption("Preprocessing is not available for data read lazily (it would rewrite the whole "
+                   "matrix); preprocess the file before putting it in the data folder.")
         return
     with st.expander("Preprocessing"):
         st.caption("Reloads the same file with these options; the steps applied are listed above.")
@@ -155,6 +186,31 @@ def _preprocessing(ds) -> None:
             st.rerun()
 
 
+def _data_folder(kind: str | None) -> None:
+    """The operator's data folder ($NMFCORE_DATA_DIR), when set: pick a file and open it."""
+    try:
+        root = data_dir()
+    except ValueError as exc:  # a misconfigured server: say so, keep the rest of the page
+        st.subheader("Open from the server's data folder")
+        st.error(literal(exc))
+        return
+    if root is None:
+        return
+    st.subheader("Open from the server's data folder")
+    entries = {entry.path: entry for entry in list_files(root)}
+    if not entries:
+        st.caption("The server's data folder holds no data file of a supported format.")
+        return
+    choice = st.selectbox(
+        "File", list(entries), key="datadir_file",
+        format_func=lambda path: f"{path} · {human(entries[path].size)}" + (" · lazy" if entries[path].lazy else ""),
+        help="Files the server's operator put here, however large: .h5ad, 10x .h5 and zarr open lazily "
+             "(nothing is read until a fit streams them); other formats are read whole, within the "
+             "upload limit. The kind chosen above applies.")
+    if st.button("Open", key="datadir_open", icon=":material/folder_open:"):
+        _load({"datadir": choice, "kind": kind}, {})
+
+
 st.title("Data")
 st.write("Load one of the bundled samples with one click, or upload your own file.")
 
@@ -185,6 +241,8 @@ if files:
     signature = tuple((f.name, f.size) for f in files) + (kind,)
     if _state.new_upload("data", signature):
         _load({"files": [(f.name, f.getvalue()) for f in files], "kind": kind}, {})
+
+_data_folder(kind)
 
 error = _state.data_error()
 if error:

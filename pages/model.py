@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import scipy.sparse as sp
 import streamlit as st
 
 from nmfcore import models, plot
+from nmfcore.app.cluster import (lazy_families, lazy_fit, lazy_fit_memory, lazy_nnz, placement,
+                                 scheduler_address)
 from nmfcore.app.cost import estimate_params
 from nmfcore.app.inputs import parse_floats, parse_ranks
 from nmfcore.app.jobs import fit_job, fit_key, fit_label
@@ -180,10 +183,16 @@ st.title("Model")
 ds = _state.require_dataset()
 m, n = ds.shape
 limit = max(1, min(m, n))
-label = st.radio("Model family", list(FAMILIES), horizontal=True, key="family",
+choices = FAMILIES
+if ds.is_lazy:
+    reasons = lazy_families()
+    choices = {lab: entry for lab, entry in FAMILIES.items() if reasons[entry.name] is None}
+    st.caption("This data set is read lazily from disk, so only " + ", ".join(choices) + " can fit it ("
+               + "; ".join(why for why in reasons.values() if why) + ").")
+label = st.radio("Model family", list(choices), horizontal=True, key="family",
                  help="NMF: one factorisation. Deep: layers of ever coarser factors. "
                       "GNMF: smooth over a kNN graph. pNMF: one factorisation per topological scale.")
-family = FAMILIES[label]
+family = choices[label]
 truth = ds.meta.get("ground_truth")
 n_endmembers = truth["W"].shape[1] if truth else None
 defaults = default_params(ds.kind, ds.shape, family.name, n_endmembers=n_endmembers)
@@ -214,9 +223,19 @@ if dense_bytes is not None:
         st.stop()
     st.caption(f"X is sparse; {family.label} runs on a dense copy ({dense_bytes / 1e6:.3g} MB), "
                "as its layers after the first are dense anyway.")
+where = placement(ds.is_lazy)
+if where.error is not None:
+    st.error(literal(where.error))
+else:
+    address = scheduler_address()
+    note = "" if ds.is_lazy or address is None else (f" (the Dask cluster at {address} fits only data opened "
+                                                     "lazily from the server's data folder)")
+    st.caption(f"The fit runs {literal(where.describe() + note)}.")
 try:
-    estimate = estimate_params(family.name, ds.shape, params, dtype=ds.X.dtype,
-                               nnz=ds.X.nnz if sp.issparse(ds.X) and dense_bytes is None else None)
+    nnz = lazy_nnz(ds) if ds.is_lazy else (ds.X.nnz if sp.issparse(ds.X) and dense_bytes is None else None)
+    estimate = estimate_params(family.name, ds.shape, params, dtype=ds.X.dtype, nnz=nnz)
+    if ds.is_lazy:  # X stays on disk (or on the workers): count what this process holds
+        estimate = replace(estimate, memory_bytes=lazy_fit_memory(ds, params["rank"], params["beta"], where))
     st.info(f"Estimate before running (order of magnitude): {estimate.summary()} "
             f"(data itself: {estimate.data_bytes / 1e6:.3g} MB).", icon=":material/speed:")
 except ValueError as exc:
@@ -232,7 +251,8 @@ to_drop = _state.results_to_drop()
 if to_drop and not busy:
     st.caption(f"This session keeps at most {_state.limits().max_results} results: the next fit replaces the "
                f"oldest, **{literal(to_drop[0])}**. Download what you want to keep on the Export page.")
-run = st.button("Run", type="primary", disabled=busy, key="run_fit", icon=":material/play_arrow:",
+run = st.button("Run", type="primary", disabled=busy or where.error is not None, key="run_fit",
+                icon=":material/play_arrow:",
                 help="Runs in the background (after the fits ahead of it in the server's queue); the page stays "
                      "usable and Stop keeps the partial result.")
 if run:
@@ -245,9 +265,10 @@ if run:
         short = fit_label(family.name, params)
         X = ds.X.toarray() if dense_bytes is not None else ds.X
         try:
-            _state.start_job(fit_job(family.name, X, params, name=short), family.name, ds, key, short,
+            fit = lazy_fit(family.fit, where) if ds.is_lazy else None
+            _state.start_job(fit_job(family.name, X, params, name=short, fit=fit), family.name, ds, key, short,
                              memory_bytes=estimate.memory_bytes)
-        except QueueRefusal as exc:
+        except (QueueRefusal, ConnectionError) as exc:
             _state.set_job_message("error", literal(exc))
         else:
             st.rerun()

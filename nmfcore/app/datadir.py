@@ -3,7 +3,9 @@
 An operator sets ``NMFCORE_DATA_DIR`` to a folder of data files (atlases too large to
 upload). :func:`list_files` shows what it holds; :func:`resolve` turns a name a user
 picked back into a path, refusing anything that would leave the folder (``..``,
-absolute paths, symbolic links pointing outside).
+absolute paths, symbolic links pointing outside); :func:`opens_lazily` and
+:func:`check_in_memory` say how it is opened
+(:func:`nmfcore.app.sources.load_source` opens it).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from nmfcore.data.lazy import LAZY_SUFFIXES
+from nmfcore.data.limits import human
 
 ENV_VARIABLE = "NMFCORE_DATA_DIR"
 #: File suffixes listed, with the data kind each suggests (None: decided when loading).
@@ -124,9 +127,30 @@ def list_files(root: str | os.PathLike) -> list[DataFile]:
             if suffix not in SUFFIX_KINDS or (suffix == ".zarr") != path.is_dir():
                 continue
             relative = path.relative_to(base).as_posix()
-            found.append(DataFile(name, relative, _size(path), SUFFIX_KINDS[suffix], suffix in LAZY_SUFFIXES))
+            found.append(DataFile(name, relative, _size(path), SUFFIX_KINDS[suffix], opens_lazily(path)))
         folders[:] = descend
     return sorted(found, key=lambda f: f.path)
+
+
+def opens_lazily(path: str | os.PathLike) -> bool:
+    """Whether a data file is opened lazily (``.h5ad``, ``.h5``, zarr): its X stays on disk as a Dask array."""
+    return Path(path).suffix.lower() in LAZY_SUFFIXES
+
+
+def check_in_memory(path: str | os.PathLike, max_bytes: int) -> None:
+    """Refuse a file that would be read whole into memory when it is larger than ``max_bytes``.
+
+    Raises
+    ------
+    ValueError
+        Saying how big the file is, the cap, and that an ``.h5ad`` or zarr copy opens lazily.
+    """
+    size = _size(Path(path))
+    if size <= max_bytes:
+        return
+    raise ValueError(f"{Path(path).name!r} is {human(size)}, more than the {human(max_bytes)} this server reads "
+                     "into memory for one session; save it as .h5ad or zarr (these open lazily, chunk by "
+                     "chunk, whatever their size) or open a subset of it")
 
 
 def resolve(root: str | os.PathLike, relative: str) -> Path:

@@ -311,7 +311,8 @@ class FitJob:
             _LOG.exception("done callback %r of job %r raised", fn, self.name)
 
 
-def fit_job(family: str, X: Any, params: Mapping[str, Any], *, name: str = "") -> FitJob:
+def fit_job(family: str, X: Any, params: Mapping[str, Any], *, name: str = "",
+            fit: Callable[..., Any] | None = None) -> FitJob:
     """A (not yet started) :class:`FitJob` of a registry family with a user interface's parameters.
 
     Parameters
@@ -325,6 +326,9 @@ def fit_job(family: str, X: Any, params: Mapping[str, Any], *, name: str = "") -
         of its fit function; the entry's ``fixed`` arguments are added.
     name : str
         Label of the job.
+    fit : callable, optional
+        Runs instead of the entry's fit function, with the same arguments: e.g. the
+        entry's fit on a Dask cluster (:func:`nmfcore.app.cluster.lazy_fit`).
 
     Returns
     -------
@@ -333,7 +337,8 @@ def fit_job(family: str, X: Any, params: Mapping[str, Any], *, name: str = "") -
     entry = get(family)
     kwargs = {k: v for k, v in params.items() if k not in (entry.rank_keyword, "max_iter")}
     kwargs.update(entry.fixed)
-    return FitJob(entry.fit, X, params[entry.rank_keyword], max_iter=params["max_iter"], name=name, **kwargs)
+    return FitJob(fit or entry.fit, X, params[entry.rank_keyword], max_iter=params["max_iter"], name=name,
+                  **kwargs)
 
 
 def fit_label(family: str, params: Mapping[str, Any]) -> str:
