@@ -1,4 +1,5 @@
-"""Export page: download a result in every format, reproduce it in Python, upload factors back."""
+"""Export page: download a result in every format (a lazy one: written to the server chunk by chunk),
+reproduce it in Python, upload factors back."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import streamlit as st
 from nmfcore import export
 from nmfcore.app.reproduce import data_call, file_stem, needs_dense_copy, python_snippet
 from nmfcore.app.text import literal
+from nmfcore.data.limits import human
 from nmfcore.version import __version__
 from pages import _state
 
@@ -45,6 +47,43 @@ def _downloads(name: str, result, ds) -> None:
                             key=f"download_{label}", on_click="ignore")
 
 
+def _chunked_exports(name: str, result, ds) -> None:
+    """For a lazy result: files written to the server chunk by chunk, downloaded when small."""
+    H = result.layers()[0].H
+    st.info(f"H of this result covers {H.shape[1]:,} items in {H.numblocks[1]:,} chunks, computed where the fit "
+            "ran: the .npz, CSV, .h5ad and PNG downloads would pull it whole into this server's memory, so "
+            "it is written to a file on the server chunk by chunk instead (W, H, names, labels and recipe; "
+            "not the data).")
+    stem = file_stem(name)
+    written = _state.memo("chunked_exports", name, dict)
+    formats = [(".zarr", "Write .zarr", "A zarr store (a folder) with AnnData's layout: anndata.read_zarr reads it."),
+               (".h5ad", "Write .h5ad", "AnnData: H transposed in obsm['X_nmf'], W in varm['NMF_basis'], "
+                                        "the recipe in uns['nmf'].")]
+    cols = st.columns(len(formats) + 1)
+    for col, (suffix, label, help_text) in zip(cols, formats):
+        if col.button(label, help=help_text, key=f"write_{suffix}"):
+            try:
+                with st.spinner(f"Writing {suffix} chunk by chunk…"):
+                    written[suffix] = export.write_export(result, stem, suffix, ds)
+            except (ValueError, OSError) as exc:
+                col.error(literal(exc))
+    cols[-1].download_button("Download recipe (JSON)", lambda: export.to_recipe_json(result, ds),
+                             file_name=f"{stem}_recipe.json", mime="application/json", key="download_recipe_lazy",
+                             help="Data fingerprint, preprocessing, model, parameters, seed and versions.",
+                             on_click="ignore")
+    for suffix, done in written.items():
+        st.markdown(f"**{suffix}** written on the server ({human(done.size)}):")
+        st.code(str(done.path), language=None)
+        if done.downloadable:
+            st.download_button(f"Download {done.download_name}", lambda done=done: export.download_bytes(done),
+                               file_name=done.download_name, mime="application/octet-stream",
+                               key=f"download_chunked_{suffix}", on_click="ignore")
+        else:
+            st.info(f"It is larger than {human(export.MAX_DOWNLOAD_BYTES)}, too large to download through the "
+                    "browser: fetch it from the server at the path above (the operator sets the folder with "
+                    "`NMFCORE_EXPORT_DIR`).")
+
+
 def _upload_result() -> None:
     st.subheader("Upload a result exported earlier")
     st.write("An `.npz` or `.h5ad` from this page (with its recipe inside) is shown again in every view, "
@@ -76,7 +115,10 @@ name = _state.select_result()
 if name is not None:
     result = _state.results()[name]
     ds = _state.dataset_for(name)
-    _downloads(name, result, ds)
+    if export.is_lazy_result(result):
+        _chunked_exports(name, result, ds)
+    else:
+        _downloads(name, result, ds)
     st.subheader("Reproduce in Python")
     dense = needs_dense_copy(result.params, None if ds is None else ds.X)
     st.code(python_snippet(result.params, data_call(*_state.source_of(name)), densify=dense), language="python")
