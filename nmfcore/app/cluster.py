@@ -78,13 +78,20 @@ class Placement:
         return f"on the Dask cluster at {self.address}, {self.workers} worker{'s' if self.workers != 1 else ''}"
 
 
-def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> Any:
+def connect(address: str, timeout: float | None = None) -> Any:
     """A :class:`distributed.Client` of the scheduler at ``address``, shared by the server's sessions.
 
     The client is made once per address and process and kept open (a fitted H stays
     on the workers as a Dask array); a closed one is replaced. It is not made the
     process's default client, so other Dask work of the app stays on local threads.
     A failure is remembered for :data:`RETRY_AFTER` seconds and raised again at once.
+
+    Parameters
+    ----------
+    address : str
+        The scheduler's address, e.g. ``"tcp://10.0.0.5:8786"``.
+    timeout : float, optional
+        Seconds to wait for the scheduler and its first worker; default :data:`CONNECT_TIMEOUT`.
 
     Raises
     ------
@@ -93,6 +100,7 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> Any:
     """
     from distributed import Client
 
+    timeout = CONNECT_TIMEOUT if timeout is None else timeout
     with _CLIENTS_LOCK:
         client = _CLIENTS.get(address)
         if client is not None and client.status in ("running", "connecting"):
@@ -117,7 +125,7 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> Any:
     return client
 
 
-def placement(lazy: bool, address: str | None = None, timeout: float = CONNECT_TIMEOUT) -> Placement:
+def placement(lazy: bool, address: str | None = None, timeout: float | None = None) -> Placement:
     """Where a fit of this data runs.
 
     Parameters
@@ -127,8 +135,8 @@ def placement(lazy: bool, address: str | None = None, timeout: float = CONNECT_T
         is fitted where it is).
     address : str, optional
         The scheduler's address; default :func:`scheduler_address`.
-    timeout : float
-        Seconds to wait for the scheduler.
+    timeout : float, optional
+        Seconds to wait for the scheduler; default :data:`CONNECT_TIMEOUT`.
 
     Returns
     -------

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from nmfcore.app.datadir import ENV_VARIABLE, DataFile, data_dir, list_files, resolve
+from nmfcore.app.datadir import (ENV_VARIABLE, DataFile, check_in_memory, data_dir, list_files, opens_lazily,
+                                 resolve)
 
 
 @pytest.fixture
@@ -73,3 +74,16 @@ def test_resolve_refuses_every_way_out(tree, relative, message):
     root, _ = tree
     with pytest.raises(ValueError, match=message):
         resolve(root, relative)
+
+
+def test_which_files_open_lazily_and_the_in_memory_cap(tree):
+    root, _ = tree
+    assert [f.path for f in list_files(root) if not f.lazy] == []
+    assert opens_lazily(root / "store.zarr") and opens_lazily("a/B.H5AD") and opens_lazily("cells.h5")
+    assert not opens_lazily("m.csv") and not opens_lazily("x.npz")
+    check_in_memory(root / "pbmc.h5ad", 10)
+    with pytest.raises(ValueError, match=r"'pbmc.h5ad' is 10.0 B, more than the 9.0 B .* save it as .h5ad or zarr"):
+        check_in_memory(root / "pbmc.h5ad", 9)
+    check_in_memory(root / "store.zarr", 6)  # a zarr folder counts every file in it
+    with pytest.raises(ValueError, match="is 6.0 B"):
+        check_in_memory(root / "store.zarr", 5)

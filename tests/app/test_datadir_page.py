@@ -78,12 +78,12 @@ def test_data_page_lists_the_folder_and_opens_an_h5ad_lazily(folder):
 def test_opening_lazy_data_reads_only_a_few_chunks(folder, monkeypatch):
     # a negative count is found only when its chunk is read: opening and summarising the file
     # (its fingerprint reads the chunks of three windows of items) must leave the others unread
-    monkeypatch.setenv("NMFCORE_MAX_BYTES", str(400 * 2**10))  # chunks of about 100 KiB: 14 of them
-    X = _counts(2000, 300, 2)
+    monkeypatch.setenv("NMFCORE_MAX_BYTES", str(400 * 2**10))  # chunks of about 100 KiB: 7 of them
+    X = _counts(1000, 300, 2)
     anndata.AnnData(X).write_h5ad(folder / "big.h5ad")
     X_lazy = nmfcore.load(folder / "big.h5ad", lazy=True).X
     ends = np.cumsum(X_lazy.chunks[1])
-    read = {int(np.searchsorted(ends, item, side="right")) for start, stop in lazy_windows(2000)
+    read = {int(np.searchsorted(ends, item, side="right")) for start, stop in lazy_windows(1000)
             for item in (start, stop - 1)}
     unread = next(j for j in range(len(ends)) if j not in read)
     X.data[X.indptr[ends[unread] - 1]] = -1.0  # the last cell of a chunk no window touches
@@ -95,7 +95,7 @@ def test_opening_lazy_data_reads_only_a_few_chunks(folder, monkeypatch):
     no_exception(at)
     assert not at.error, [e.value for e in at.error]
     assert at.session_state["dataset"].X.numblocks[1] == len(ends) > 3
-    assert {m.label: m.value for m in at.metric}["Features × items"] == "300 × 2000"
+    assert {m.label: m.value for m in at.metric}["Features × items"] == "300 × 1000"
     at.switch_page("pages/model.py").run()
     at.number_input(key="nmf_iter").set_value(5).run()
     at.button(key="run_fit").click().run()
