@@ -8,21 +8,30 @@ import streamlit as st
 from nmfcore import plot
 from nmfcore.app import views
 from nmfcore.app.text import literal
+from nmfcore.data.lazy_checks import is_lazy_array
 from nmfcore.judge import spectral_angle_distance
 from pages import _state
 
 
+def _drawn(H, how: str, draw) -> views.ItemView:
+    """``draw()``, the items a view of H draws; once per session for a lazy H, whose chunks may be remote."""
+    return _state.memo("item_views", (H.name, how), draw) if is_lazy_array(H) else draw()
+
+
 def _layer_view(ds, layer, index: int) -> None:
-    W, H = np.asarray(layer.W), np.asarray(layer.H)
+    W, H = np.asarray(layer.W), layer.H  # a lazy H stays lazy: each view draws its items from it
     kind = None if ds is None else ds.kind
     if kind == "images" and ds.image_shape is not None:
         st.plotly_chart(plot.image_grid(W, ds.image_shape), key=f"basis_{index}")
     elif kind == "hyperspectral" and ds.spatial_shape is not None:
+        shown = _drawn(H, "map", lambda: views.view_map(H, ds.spatial_shape))
         left, right = st.columns(2)
         left.markdown(f"**Endmember spectra · {literal(layer.name)}**")
         left.plotly_chart(plot.spectra(W, wavelengths=ds.wavelengths), key=f"spectra_{index}")
         right.markdown(f"**Abundance maps · {literal(layer.name)}**")
-        right.plotly_chart(plot.abundance_maps(H, ds.spatial_shape), key=f"abundance_{index}")
+        right.plotly_chart(plot.abundance_maps(shown.H, shown.shape), key=f"abundance_{index}")
+        if shown.note:
+            right.caption(shown.note[0].upper() + shown.note[1:])
         truth = (ds.meta.get("ground_truth") or {}).get("W")
         if truth is not None and truth.shape == W.shape:
             mean_sad, per_column, _ = spectral_angle_distance(W, truth)
@@ -34,20 +43,26 @@ def _layer_view(ds, layer, index: int) -> None:
         st.markdown(f"**Top {what} per factor · {literal(layer.name)}**")
         st.plotly_chart(plot.topic_table(W, ds.feature_names, n_top=10), key=f"topics_{index}")
         if kind == "scrna":
-            _cell_views(ds, H, index)
+            _cell_views(ds, _drawn(H, "items", lambda: views.view_items(H)), index)
     else:
+        first = np.asarray(H[:, :300])
         left, right = st.columns(2)
         left.plotly_chart(plot.heatmap(W[:300], title="W (features × factors)"), key=f"W_{index}")
-        right.plotly_chart(plot.heatmap(H[:, :300], title="H (factors × items)"), key=f"H_{index}")
+        right.plotly_chart(plot.heatmap(first, title="H (factors × items)"), key=f"H_{index}")
+        if H.shape[1] > first.shape[1]:
+            right.caption(f"Showing the first {first.shape[1]:,} of {H.shape[1]:,} items")
 
 
-def _cell_views(ds, H: np.ndarray, index: int) -> None:
-    labels = _state.labels_of(ds)
+def _cell_views(ds, shown: views.ItemView, index: int) -> None:
+    labels = shown.take(_state.labels_of(ds))
     options = ["dominant factor"] + (["label"] if labels is not None else [])
     colour = st.radio("Colour cells by", options, horizontal=True, key=f"cell_colour_{index}",
                       help="Which factor has the largest usage in each cell, or the cell's label.")
+    H = shown.H
     values = labels if colour == "label" else views.dominant_factor(H)
-    st.plotly_chart(plot.embedding(plot.embed_items(H), color=values, hover=ds.item_names,
+    if shown.note:
+        st.caption(f"Cells: {shown.note} (a random subsample, the same on every visit); the factors use every cell.")
+    st.plotly_chart(plot.embedding(plot.embed_items(H), color=values, hover=shown.take(ds.item_names),
                                    title="Cells in 2-D (PCA of the factor usages)",
                                    axis_titles=("PC 1", "PC 2")), key=f"cells_{index}")
     if labels is not None:

@@ -8,11 +8,13 @@ has (a deep model's coupling matrices, pNMF's scales) is read from its own resul
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
+from nmfcore.data.lazy_checks import is_lazy_array
 from nmfcore.deep import DeepNMFResult
 from nmfcore.judge import cluster_scores
 from nmfcore.models import get
@@ -25,6 +27,8 @@ MAX_DENSIFY_BYTES = 2e9
 MAX_GRAPH_ITEMS = 3000
 """Items up to which the Persistence page draws the ε-graph itself, not its spanning tree."""
 SCORES = ("ari", "nmi", "purity", "accuracy")
+MAX_VIEW_ITEMS = 20_000
+"""Items the per-item views (embeddings, label means, abundance maps) draw at most; the factors stay whole."""
 
 
 # ----------------------------------------------------------------------------- data
@@ -172,6 +176,103 @@ def embedding_points(H: np.ndarray) -> tuple[np.ndarray, tuple[str, str]]:
     if H.shape[0] == 2:
         return H.T, ("h1", "h2")
     return embed_items(H), ("PC 1", "PC 2")
+
+
+# ----------------------------------------------------------------------------- subsampled items
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """The items a per-item view draws: all of them, or a subsample of a large or lazy H.
+
+    Attributes
+    ----------
+    items : ndarray of int64, shape (k,), or None
+        The drawn items' indices, increasing; None when every item is drawn.
+    H : ndarray, shape (r, k)
+        Their coefficients (in memory, also for a Dask H).
+    n_items : int
+        Items of the whole result.
+    shape : tuple (rows, cols) or None
+        For an abundance map: the grid of the drawn pixels.
+    """
+
+    items: np.ndarray | None
+    H: np.ndarray
+    n_items: int
+    shape: tuple[int, int] | None = None
+
+    @property
+    def note(self) -> str | None:
+        """E.g. ``"showing 20,000 of 2,000,000 items"`` (for a map, also its grid); None when every item is shown."""
+        if self.items is None:
+            return None
+        if self.shape is not None:
+            return (f"showing {self.items.size:,} of {self.n_items:,} pixels "
+                    f"(a {self.shape[0]} x {self.shape[1]} grid of every few rows and columns)")
+        return f"showing {self.items.size:,} of {self.n_items:,} items"
+
+    def take(self, values: Any) -> Any:
+        """Per-item ``values`` (labels, names; shape (n_items,)) of the drawn items, or None for None."""
+        if values is None or self.items is None:
+            return values
+        return np.asarray(values)[self.items]
+
+
+def view_items(H: Any, limit: int | None = None, seed: int = 0) -> ItemView:
+    """The items to draw of H: all when there are at most ``limit`` (and H is in memory), else a
+    random subsample of ``limit`` items, the same for the same seed, in increasing order.
+
+    Parameters
+    ----------
+    H : ndarray or dask.array.Array, shape (r, n)
+    limit : int, optional
+        Default :data:`MAX_VIEW_ITEMS`.
+    seed : int
+
+    Returns
+    -------
+    ItemView
+        Only the drawn columns of a Dask H are computed
+        (:func:`nmfcore.data.lazy.subsample_items`).
+    """
+    n = int(H.shape[1])
+    limit = MAX_VIEW_ITEMS if limit is None else limit
+    if n <= limit and not is_lazy_array(H):
+        return ItemView(None, np.asarray(H), n)
+    from nmfcore.data.lazy import subsample_items
+
+    items, columns = subsample_items(H, limit, seed)
+    return ItemView(None if items.size == n else items, np.asarray(columns), n)
+
+
+def view_map(H: Any, spatial_shape: tuple[int, int], limit: int | None = None) -> ItemView:
+    """The pixels to draw of a scene's abundance maps: every s-th row and column, s the
+    smallest stride that leaves at most ``limit`` pixels (1: all of them).
+
+    Parameters
+    ----------
+    H : ndarray or dask.array.Array, shape (r, rows * cols)
+        Pixel j is at ``divmod(j, cols)`` (C order).
+    spatial_shape : (rows, cols)
+    limit : int, optional
+        Default :data:`MAX_VIEW_ITEMS`.
+
+    Returns
+    -------
+    ItemView
+        ``shape`` the grid of the drawn pixels; ``H[k].reshape(shape)`` is factor k's map.
+    """
+    rows, cols = (int(s) for s in spatial_shape)
+    limit = MAX_VIEW_ITEMS if limit is None else limit
+    stride = 1
+    while -(-rows // stride) * -(-cols // stride) > limit:
+        stride += 1
+    if stride == 1 and not is_lazy_array(H):
+        return ItemView(None, np.asarray(H), rows * cols, (rows, cols))
+    grid = (np.arange(0, rows, stride)[:, None] * cols + np.arange(0, cols, stride)[None, :]).ravel()
+    shape = (-(-rows // stride), -(-cols // stride))
+    return ItemView(None if stride == 1 else grid, np.asarray(H[:, grid]), rows * cols, shape)
 
 
 # ----------------------------------------------------------------------------- scales

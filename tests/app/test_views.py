@@ -134,3 +134,101 @@ def test_alignment_table_and_score_rows(X):
     assert rows[0]["layer"] == first.layers()[0].name and "ari" in rows[0]
     rows = views.score_rows({"L1": {"sad_deg": [1.234, 5.0], "sad_mean_deg": 3.1}})
     assert rows == [{"layer": "L1", "sad_deg": "1.2, 5.0", "sad_mean_deg": 3.1}]
+
+
+# ----------------------------------------------------------------------------- subsampled items
+
+
+def _lazy(H: np.ndarray, width: int):
+    """H as a Dask array of item chunks, and the list of (start, stop) of the chunks computed."""
+    import dask
+    import dask.array as da
+
+    read: list[tuple[int, int]] = []
+
+    def block(start: int, stop: int) -> np.ndarray:
+        read.append((start, stop))
+        return H[:, start:stop].copy()
+
+    n = H.shape[1]
+    return da.concatenate([da.from_delayed(dask.delayed(block)(s, min(s + width, n)),
+                                           shape=(H.shape[0], min(width, n - s)), dtype=H.dtype)
+                           for s in range(0, n, width)], axis=1), read
+
+
+def test_small_in_memory_h_is_drawn_whole():
+    H = np.random.default_rng(0).random((3, 40))
+    shown = views.view_items(H, limit=40)
+    assert shown.items is None and shown.H is H and shown.note is None and shown.n_items == 40
+    labels = np.arange(40) % 2
+    assert shown.take(labels) is labels and shown.take(None) is None
+    assert views.MAX_VIEW_ITEMS == 20_000
+
+
+def test_large_h_is_drawn_as_a_fixed_sorted_random_subsample():
+    H = np.random.default_rng(1).random((3, 500))
+    shown = views.view_items(H, limit=50)
+    assert shown.items.size == 50 and np.all(np.diff(shown.items) > 0)
+    np.testing.assert_array_equal(shown.H, H[:, shown.items])
+    np.testing.assert_array_equal(views.view_items(H, limit=50).items, shown.items)  # same seed, same items
+    assert not np.array_equal(views.view_items(H, limit=50, seed=1).items, shown.items)
+    assert shown.items.min() < 100 and shown.items.max() > 400  # drawn from all of H, not its start
+    assert shown.note == "showing 50 of 500 items"
+    names = np.array([f"cell {j}" for j in range(500)])
+    np.testing.assert_array_equal(shown.take(names), names[shown.items])
+
+
+def test_lazy_h_computes_only_its_drawn_columns():
+    H = np.random.default_rng(2).random((4, 1000))
+    lazy, read = _lazy(H, 100)
+    shown = views.view_items(lazy, limit=5)
+    assert shown.items.size == 5 and shown.note == "showing 5 of 1,000 items"
+    np.testing.assert_array_equal(shown.H, H[:, shown.items])
+    assert len(read) == len({int(j) // 100 for j in shown.items}) <= 5  # only the chunks holding them, once each
+    np.testing.assert_array_equal(views.view_items(H, limit=5).items, shown.items)  # lazy or not, same items
+    small, _ = _lazy(H[:, :30], 10)
+    whole = views.view_items(small, limit=100)
+    assert whole.items is None and whole.note is None
+    np.testing.assert_array_equal(whole.H, H[:, :30])
+
+
+def test_abundance_maps_keep_every_few_rows_and_columns():
+    rows, cols = 150, 200
+    H = np.random.default_rng(3).random((2, rows * cols))
+    shown = views.view_map(H, (rows, cols), limit=20_000)
+    assert shown.shape == (75, 100) and shown.items.size == 7500
+    for k in range(2):
+        np.testing.assert_array_equal(shown.H[k].reshape(shown.shape), H[k].reshape(rows, cols)[::2, ::2])
+    assert shown.note.startswith("showing 7,500 of 30,000 pixels (a 75 x 100 grid")
+    assert views.view_map(H, (rows, cols), limit=30_000).items is None
+    lazy, _ = _lazy(H, 5000)
+    np.testing.assert_array_equal(views.view_map(lazy, (rows, cols), limit=7000).H,  # stride 3: 50 x 67 pixels
+                                  H.reshape(2, rows, cols)[:, ::3, ::3].reshape(2, -1))
+
+
+def test_layers_page_draws_a_subsample_of_a_lazy_result(monkeypatch):
+    import json
+
+    import dask.array as da
+    from streamlit.testing.v1 import AppTest
+
+    import nmfcore
+    from _app_helpers import APP, TIMEOUT, no_exception
+
+    monkeypatch.setattr(views, "MAX_VIEW_ITEMS", 200)
+    n = 1000
+    X = da.from_array(np.random.default_rng(4).random((15, n)), chunks=(15, 250))
+    result = nmfcore.nmf(X, 3, max_iter=2)
+    names = np.array([f"c{j}" for j in range(n)])
+    ds = nmfcore.Dataset(X=X, kind="scrna", feature_names=np.array([f"g{i}" for i in range(15)]),
+                         item_names=names, labels=np.arange(n) % 4)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    no_exception(at)
+    at.session_state["dataset"] = ds
+    at.session_state["results"] = {"NMF · atlas": result}
+    at.switch_page("pages/layers.py").run()
+    no_exception(at)
+    assert any("Cells: showing 200 of 1,000 items" in c.value for c in at.caption)
+    cells = next(c for c in at.get("plotly_chart") if "Cells in 2-D" in c.proto.spec)
+    drawn = [name for trace in json.loads(cells.proto.spec)["data"] for name in trace["text"]]
+    assert len(drawn) == 200 and sorted(drawn) == sorted(views.view_items(result.H, 200).take(names))
