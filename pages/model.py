@@ -34,15 +34,18 @@ def _beta_choice(options: dict[str, float], default: float, key: str) -> float:
 
 
 def _nmf_params(ds, defaults: dict[str, Any], limit: int) -> dict[str, Any]:
+    from nmfcore.classic.fit import SOLVERS
+
     c1, c2, c3 = st.columns(3)
     params: dict[str, Any] = {}
     params["rank"] = int(c1.number_input("Rank r", 1, limit, min(defaults["rank"], limit), key="nmf_rank",
                                          help="Number of factors (columns of W, rows of H)."))
     with c2:
         params["beta"] = _beta_choice(BETAS, defaults["beta"], "nmf_beta")
-    params["solver"] = c3.selectbox("Solver", ["auto", "mu", "relaxed-mu", "hals"], key="nmf_solver",
+    params["solver"] = c3.selectbox("Solver", list(SOLVERS), key="nmf_solver",
                                     help="HALS is fastest for β = 2; relaxed MU for 1 ≤ β ≤ 2; "
-                                         "MU works for any β.")
+                                         "MU works for any β; online reads the data in minibatches, "
+                                         "max iterations = passes over it (for data read from disk).")
     c1, c2, c3 = st.columns(3)
     inits = ["nndsvda", "nndsvd", "nndsvdar", "random"]
     custom = _state.custom_init()

@@ -23,7 +23,6 @@ from typing import Any, Callable
 
 import numpy as np
 
-from nmfcore.classic import nmf
 from nmfcore.models import APP_FAMILIES, get
 
 ENV_VARIABLE = "NMFCORE_DASK_SCHEDULER"
@@ -189,6 +188,8 @@ def lazy_families() -> dict[str, str | None]:
         Family name -> None when it accepts a Dask X (classic NMF, whose fit runs
         chunk by chunk, :func:`nmfcore.distributed.fit_chunked`), else why not.
     """
+    from nmfcore.classic import nmf
+
     reasons: dict[str, str | None] = {}
     for name in APP_FAMILIES:
         entry = get(name)
