@@ -172,7 +172,8 @@ def nmf(
 
         return fit_chunked(X, rank, beta=beta, solver=solver, init=init, max_iter=max_iter, tol=tol,
                            alpha_W=alpha_W, alpha_H=alpha_H, l1_ratio=l1_ratio, dtype=dtype,
-                           random_state=random_state, callback=callback)
+                           random_state=random_state, callback=callback, batch_size=batch_size,
+                           forget_factor=forget_factor)
     start = time.perf_counter()
     beta = check_beta(beta)
     max_iter = check_positive_int(max_iter, "max_iter", minimum=0)

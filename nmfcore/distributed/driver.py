@@ -28,6 +28,7 @@ from nmfcore.distributed.chunk_tasks import Prep, chunk_stats, rescaled, row_squ
 from nmfcore.distributed.connect import backend_for
 from nmfcore.distributed.init import start_point
 from nmfcore.distributed.memory import USABLE_FRACTION, WORKER_BASELINE_BYTES, check_worker_memory, chunk_bytes
+from nmfcore.distributed.online import fit_online
 from nmfcore.distributed.solvers import ChunkedHALS, ChunkedMU
 from nmfcore.results import NMFResult, relative_error_from_sums
 from nmfcore.utils.validation import (
@@ -75,6 +76,8 @@ def fit_chunked(
     threads: int | None = None,
     memory_limit: int | None = None,
     connect_timeout: float = 10.0,
+    batch_size: int | None = None,
+    forget_factor: float | None = None,
 ) -> NMFResult:
     """Classic NMF X ≈ W H of a chunked Dask array, on local threads or a Dask cluster.
 
@@ -91,7 +94,9 @@ def fit_chunked(
         brought to chunks of items by :func:`~nmfcore.data.lazy.as_item_chunks`), dense or
         CSR chunks, nonnegative.
     rank, beta, solver, max_iter, tol, alpha_W, alpha_H, l1_ratio, dtype, random_state
-        As :func:`nmfcore.nmf` (no mask).
+        As :func:`nmfcore.nmf` (no mask). ``solver="online"`` runs
+        :func:`~nmfcore.distributed.online.fit_online` (``max_iter`` passes), with
+        ``batch_size`` (default 1024) and ``forget_factor`` (default 0.7) as in :func:`nmfcore.nmf`.
     init : {"nndsvd", "nndsvda", "nndsvdar", "random"} or (W, H)
         As :func:`nmfcore.nmf`; the SVD of the NNDSVD variants is a randomized range
         finder over the chunks and "random" draws each H block from its own seed, so
@@ -141,6 +146,17 @@ def fit_chunked(
     WorkerLostError
         When workers die with blocks that cannot be rebuilt (no checkpoint folder).
     """
+    if solver == "online":
+        if checkpoint is not None or resume:
+            raise ValueError("solver='online' keeps no checkpoint; pass neither checkpoint nor resume, or use "
+                             "solver='auto', 'mu', 'relaxed-mu' or 'hals' for a fit that can resume")
+        return fit_online(X, rank, beta=beta, init=init, batch_size=1024 if batch_size is None else batch_size,
+                          max_iter=max_iter, tol=tol, forget_factor=0.7 if forget_factor is None else forget_factor,
+                          alpha_W=alpha_W, alpha_H=alpha_H, l1_ratio=l1_ratio, dtype=dtype,
+                          random_state=random_state, callback=callback, client=client, persist=persist,
+                          threads=threads, memory_limit=memory_limit, connect_timeout=connect_timeout)
+    if batch_size is not None or forget_factor is not None:
+        raise ValueError(f"batch_size and forget_factor are options of solver='online', not of solver={solver!r}")
     start = time.perf_counter()
     beta = check_beta(beta)
     max_iter = check_positive_int(max_iter, "max_iter", minimum=0)
