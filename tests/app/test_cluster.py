@@ -115,6 +115,13 @@ def test_the_model_page_names_the_cluster_and_fits_there(local_cluster, atlas, m
     assert is_lazy_array(at.session_state["results"][name].H)
     assert _transitions(local_cluster) > before
 
+    at.switch_page("pages/data.py").run()
+    at.button(key="sample_faces").click().run()  # in memory: fitted here, and the page says so
+    at.switch_page("pages/model.py").run()
+    no_exception(at)
+    assert any(literal(f"on this server's threads (the Dask cluster at {address} fits only data opened lazily")
+               in c.value for c in at.caption), [c.value for c in at.caption]
+
 
 def test_the_model_page_reports_an_unreachable_scheduler(atlas, monkeypatch):
     address = "tcp://127.0.0.1:2"
