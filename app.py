@@ -9,8 +9,8 @@ from pathlib import Path
 import streamlit as st
 
 from nmfcore.app.text import literal
-from nmfcore.warmup import start_in_background
-from pages import _state
+from nmfcore.warmup import preload_in_background, start_in_background
+from pages import _server, _state
 
 HERE = Path(__file__).resolve().parent
 
@@ -53,5 +53,11 @@ def show_status() -> None:
 
 
 show_status()  # before the page: a page that stops early (no data yet) still has it
-navigation.run()
+try:
+    navigation.run()
+finally:
+    # once per server, after its first page is drawn (before, they would slow that page down):
+    # the upload parser's process server starts, and a first fit's modules and kernels load
+    _server.warm_parser()
+    preload_in_background()
 show_status()  # after the page, so that it reflects what the page just did

@@ -7,7 +7,8 @@ one place: its package, plus one :class:`ModelFamily` in :data:`FAMILIES`.
 
 Every fit function takes ``(X, rank_or_ranks, *, max_iter=..., random_state=...,
 callback=..., dtype=..., **options)`` and returns a :class:`nmfcore.results.FitResult`
-whose ``params["model"]`` is the ``model`` of its entry.
+whose ``params["model"]`` is the ``model`` of its entry. Reading the registry imports
+no family: an entry's :attr:`ModelFamily.fit` imports its package when first asked for.
 """
 
 from __future__ import annotations
@@ -15,10 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
-
-from nmfcore.classic import nmf
-from nmfcore.deep import deep_nmf, multilayer_nmf
-from nmfcore.topology import gnmf, pnmf
 
 
 @dataclass(frozen=True)
@@ -31,8 +28,10 @@ class ModelFamily:
         Registry key, e.g. ``"min_vol_deep_nmf"``.
     label : str
         Name shown to people, e.g. ``"Min-vol deep KL-NMF"``.
-    fit : callable
-        The family's fit function.
+    load_fit : callable
+        Imports the family's package and returns its fit function (:attr:`fit`), so
+        that reading the registry (labels, defaults, the app's family list) loads no
+        family and none of their compiled kernels.
     model : str
         ``params["model"]`` of its results (several entries may share a fit function:
         minimum-volume deep NMF is :func:`~nmfcore.deep_nmf` with ``min_volume``).
@@ -54,7 +53,7 @@ class ModelFamily:
 
     name: str
     label: str
-    fit: Callable[..., Any]
+    load_fit: Callable[[], Callable[..., Any]]
     model: str
     rank_keyword: str
     iteration_label: str
@@ -68,38 +67,75 @@ class ModelFamily:
         object.__setattr__(self, "defaults", MappingProxyType(dict(self.defaults)))
         object.__setattr__(self, "fixed", MappingProxyType(dict(self.fixed)))
 
+    @property
+    def fit(self) -> Callable[..., Any]:
+        """The family's fit function (its package is imported on first use)."""
+        return self.load_fit()
+
+
+# each family's package is imported when its fit is first asked for: reading the registry
+# (the app's first page does) must not load numba's kernels, SciPy's solvers or scikit-learn
+def _nmf() -> Callable[..., Any]:
+    from nmfcore.classic import nmf
+
+    return nmf
+
+
+def _deep_nmf() -> Callable[..., Any]:
+    from nmfcore.deep import deep_nmf
+
+    return deep_nmf
+
+
+def _multilayer_nmf() -> Callable[..., Any]:
+    from nmfcore.deep import multilayer_nmf
+
+    return multilayer_nmf
+
+
+def _gnmf() -> Callable[..., Any]:
+    from nmfcore.topology import gnmf
+
+    return gnmf
+
+
+def _pnmf() -> Callable[..., Any]:
+    from nmfcore.topology import pnmf
+
+    return pnmf
+
 
 FAMILIES: Mapping[str, ModelFamily] = MappingProxyType({
     family.name: family
     for family in (
         ModelFamily(
-            "nmf", "NMF", nmf, "nmf", "rank", "iteration", False, "nmf",
+            "nmf", "NMF", _nmf, "nmf", "rank", "iteration", False, "nmf",
             {"beta": 2.0, "solver": "auto", "init": "nndsvda", "max_iter": 200, "tol": 1e-4,
              "alpha_W": 0.0, "alpha_H": 0.0, "l1_ratio": 0.0},
             summary="One factorisation X ≈ WH under a β-divergence.",
         ),
         ModelFamily(
-            "deep_nmf", "Deep β-NMF", deep_nmf, "deep_nmf", "ranks", "iteration", True, "deep_nmf",
+            "deep_nmf", "Deep β-NMF", _deep_nmf, "deep_nmf", "ranks", "iteration", True, "deep_nmf",
             {"beta": 1.0, "constraint": "rows", "init_iter": 100, "max_iter": 100},
             summary="Layers of ever coarser factors, W_{l-1} ≈ W_l H_l, fitted jointly.",
         ),
         ModelFamily(
-            "min_vol_deep_nmf", "Min-vol deep KL-NMF", deep_nmf, "deep_nmf", "ranks", "iteration", True,
+            "min_vol_deep_nmf", "Min-vol deep KL-NMF", _deep_nmf, "deep_nmf", "ranks", "iteration", True,
             "deep_nmf", {"init_iter": 100, "max_iter": 100}, fixed={"beta": 1.0},
             summary="Deep KL-NMF with a minimum-volume penalty on every layer's basis.",
         ),
         ModelFamily(
-            "multilayer_nmf", "Multilayer NMF", multilayer_nmf, "multilayer_nmf", "ranks", "iteration",
+            "multilayer_nmf", "Multilayer NMF", _multilayer_nmf, "multilayer_nmf", "ranks", "iteration",
             True, "deep_nmf", {"beta": 1.0, "constraint": "rows", "max_iter": 100},
             summary="Layer-by-layer NMF, the sequential baseline of deep NMF.",
         ),
         ModelFamily(
-            "gnmf", "GNMF", gnmf, "gnmf", "rank", "iteration", False, "gnmf",
+            "gnmf", "GNMF", _gnmf, "gnmf", "rank", "iteration", False, "gnmf",
             {"lambdas": 1.0, "n_neighbors": 8, "max_iter": 200},
             summary="NMF whose coefficients are smooth over a kNN graph of the items.",
         ),
         ModelFamily(
-            "pnmf", "pNMF", pnmf, "pnmf", "rank", "sweep", False, "pnmf",
+            "pnmf", "pNMF", _pnmf, "pnmf", "rank", "sweep", False, "pnmf",
             {"lambdas": (1.0, 1.0, 1.0), "n_scales": 10, "max_iter": 10},
             summary="One factorisation per topological scale, tied across scales.",
         ),

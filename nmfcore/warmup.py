@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -294,7 +295,7 @@ def start_in_background() -> subprocess.Popen | None:
         return _BACKGROUND["child"]
 
 
-_BACKGROUND: dict[str, subprocess.Popen | None] = {}
+_BACKGROUND: dict[str, Any] = {}
 _BACKGROUND_LOCK = threading.Lock()
 
 
@@ -313,6 +314,61 @@ def _spawn_background() -> subprocess.Popen | None:
     # reap the child when it ends (a thread that only waits costs nothing)
     threading.Thread(target=child.wait, name="nmfcore-warmup-reaper", daemon=True).start()
     return child
+
+
+def preload(families: Sequence[str] = ("nmf",), *, after: subprocess.Popen | None = None) -> None:
+    """Import what a first fit needs and, from a complete cache, load the kernels of ``families``.
+
+    A fresh process pays for its first fit's imports (scikit-learn, whose randomized
+    SVD starts NNDSVD, brings pandas and SciPy's statistics: seconds on two cores) and
+    for loading each kernel signature from the cache. The app calls this in a
+    background thread (:func:`preload_in_background`) once its first page is drawn,
+    so that the first Run finds them done. Without a complete cache nothing is fitted
+    (that would compile here, holding the GIL for seconds).
+
+    Parameters
+    ----------
+    families : sequence of str
+        Families of :data:`nmfcore.models.APP_FAMILIES` whose warm-up fits
+        (:func:`cases`) run to load their kernels; every app family's package is
+        imported either way.
+    after : subprocess.Popen, optional
+        A warm-up child (:func:`start_in_background`) to wait for, between the
+        imports and the kernels, so that these load from the cache it fills.
+    """
+    import sklearn.utils.extmath  # noqa: F401  (NNDSVD's randomized SVD, imported by the first fit)
+
+    from nmfcore.models import APP_FAMILIES, get
+
+    for family in APP_FAMILIES:
+        get(family).fit  # noqa: B018  (imports the family's package and kernels)
+    if after is not None:
+        after.wait()
+    if is_warm() and next(kernels(), None) is not None:  # none under NUMBA_DISABLE_JIT
+        for case in cases(families):
+            run_case(case)
+
+
+def preload_in_background() -> threading.Thread:
+    """Run :func:`preload` in a daemon thread, once per process.
+
+    Its kernels wait for the warm-up child that :func:`start_in_background` started,
+    if any. Later calls return the first call's thread.
+    """
+    with _BACKGROUND_LOCK:
+        if "preload" not in _BACKGROUND:
+            child = _BACKGROUND.get("child")
+            thread = threading.Thread(target=_preload_quietly, args=(child,), name="nmfcore-preload", daemon=True)
+            thread.start()
+            _BACKGROUND["preload"] = thread
+        return _BACKGROUND["preload"]
+
+
+def _preload_quietly(child: subprocess.Popen | None) -> None:
+    try:
+        preload(after=child)
+    except Exception:  # a first fit that fails the same way will say why, to its user
+        logging.getLogger(__name__).exception("preloading the first fit's modules failed")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,8 +8,8 @@ connected (:func:`session_alive`, through ``streamlit.runtime``'s
 ``is_active_session``); a session gone for ``NMFCORE_SESSION_GRACE`` seconds (default
 120, as long as Streamlit keeps a disconnected session for its browser to reconnect)
 has its fit cancelled by the queue's reaper thread. :func:`warm_parser` starts the
-process server that parses uploads, once, in the background. Session state stays in
-:mod:`pages._state`.
+process server that parses uploads, once, in the background (``app.py`` calls it after
+the first page is drawn). Session state stays in :mod:`pages._state`.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from nmfcore.app.jobs import FitJob
 from nmfcore.app.queue import QueueStatus, Ticket
 from nmfcore.app.text import literal
 from nmfcore.data import data_fingerprint
-from pages._server import LOCAL, fit_queue, limits, session_alive, warm_parser
+from pages._server import LOCAL, fit_queue, limits, session_alive
 
 _DEFAULTS: dict[str, Callable[[], Any]] = {
     "results": dict,
@@ -64,8 +64,6 @@ class ResultInfo:
 
 def _state() -> Any:
     state = st.session_state
-    if "results" not in state:  # a new session: it may upload soon
-        warm_parser()
     for key, make in _DEFAULTS.items():
         if key not in state:
             state[key] = make()

@@ -43,3 +43,11 @@ def test_unknown_family_names_are_refused_with_the_known_names():
         assert name in str(error.value)
     with pytest.raises(ValueError, match="unknown model family"):
         models.get(None)
+
+
+def test_each_entry_fits_with_its_familys_public_function():
+    import nmfcore
+
+    expected = {"nmf": nmfcore.nmf, "deep_nmf": nmfcore.deep_nmf, "min_vol_deep_nmf": nmfcore.deep_nmf,
+                "multilayer_nmf": nmfcore.multilayer_nmf, "gnmf": nmfcore.gnmf, "pnmf": nmfcore.pnmf}
+    assert {name: models.get(name).fit for name in models.FAMILIES} == expected

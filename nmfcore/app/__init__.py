@@ -12,8 +12,29 @@ fit), :mod:`~nmfcore.app.views` (what the pages show, computed),
 :mod:`~nmfcore.app.lessons` (the Learn page's computations).
 """
 
-from nmfcore.app.cost import FitEstimate, estimate_fit
-from nmfcore.app.jobs import FitJob, JobProgress, fit_key
-from nmfcore.app.presets import default_params
+from __future__ import annotations
 
-__all__ = ["FitEstimate", "FitJob", "JobProgress", "default_params", "estimate_fit", "fit_key"]
+import importlib
+from typing import Any
+
+_HOME = {
+    "FitEstimate": "nmfcore.app.cost", "estimate_fit": "nmfcore.app.cost",
+    "FitJob": "nmfcore.app.jobs", "JobProgress": "nmfcore.app.jobs", "fit_key": "nmfcore.app.jobs",
+    "default_params": "nmfcore.app.presets",
+}
+
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str) -> Any:
+    """Import a name on first use (PEP 562): a page that needs only :mod:`~nmfcore.app.text`
+    does not pay for the registry, its families and their compiled kernels."""
+    if name not in _HOME:
+        raise AttributeError(f"module 'nmfcore.app' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOME[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOME))

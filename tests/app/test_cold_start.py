@@ -125,6 +125,59 @@ def test_import_and_a_first_fit_load_no_heavy_module(warm_env):
     assert set(after_fits) <= {"sklearn", "pandas"}
 
 
+# what the first page must not wait for: compiled kernels, scikit-learn, SciPy's solvers, the readers
+FIRST_PAGE_HEAVY = ("numba", "sklearn", "scipy.sparse.linalg", "scipy.optimize", "plotly", "dask", "anndata",
+                    "scanpy", "pandas", "ripser", "nmfcore.classic", "nmfcore.deep", "nmfcore.topology",
+                    "nmfcore.judge")
+
+_NEW_HEAVY = f"""
+import json, sys
+def new_heavy(before):
+    return sorted({{m for m in set(sys.modules) - before
+                   if any(m == h or m.startswith(h + ".") for h in {FIRST_PAGE_HEAVY!r})}})
+"""
+
+
+def test_the_app_supports_first_imports_and_the_registry_load_no_heavy_module():
+    loaded = _child(
+        _NEW_HEAVY
+        + "before = set(sys.modules)\n"
+        "import nmfcore.app, nmfcore.app.text, nmfcore.app.jobs, nmfcore.app.queue, nmfcore.app.limits\n"
+        "import nmfcore.app.presets, nmfcore.app.sources, nmfcore.data, nmfcore.warmup\n"
+        "from nmfcore.models import APP_FAMILIES, get\n"
+        "from nmfcore.app.presets import default_params\n"
+        "labels = [get(name).label for name in APP_FAMILIES]\n"
+        "params = [default_params('images', (100, 50), name) for name in APP_FAMILIES]\n"
+        "print(json.dumps(new_heavy(before)))",
+        {**os.environ, "PYTHONPATH": str(ROOT)})
+    assert loaded == []
+
+
+def test_the_apps_session_and_server_modules_add_no_heavy_module_to_streamlits():
+    # Streamlit's server has imported itself (and plotly) before the first page runs
+    loaded = _child(
+        _NEW_HEAVY
+        + "import streamlit, streamlit.runtime.scriptrunner\n"
+        "before = set(sys.modules)\n"
+        "from pages import _server, _state\n"
+        "import nmfcore.app.text, nmfcore.warmup\n"
+        "print(json.dumps(new_heavy(before)))",
+        {**os.environ, "PYTHONPATH": str(ROOT)})
+    assert loaded == []
+
+
+def test_a_registry_entry_imports_its_family_when_its_fit_is_asked_for():
+    loaded = _child(
+        "import json, sys\n"
+        "from nmfcore.models import get\n"
+        "before = 'nmfcore.deep' in sys.modules\n"
+        "fit = get('deep_nmf').fit\n"
+        "import nmfcore.deep\n"
+        "print(json.dumps([before, fit is nmfcore.deep.deep_nmf, 'nmfcore.topology' in sys.modules]))",
+        {**os.environ, "PYTHONPATH": str(ROOT)})
+    assert loaded == [False, True, False]
+
+
 # -- the app's background warm-up ------------------------------------------------------
 
 
@@ -173,3 +226,52 @@ def test_the_app_starts_the_warm_up_once_per_server(monkeypatch):
     at.run()
     AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()  # a second session
     assert spawned == [1]
+
+
+def test_the_app_preloads_a_first_fit_once_per_server_after_its_first_page(monkeypatch):
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    preloads, page_drawn = [], []
+    monkeypatch.setenv("NMFCORE_WARMUP", "0")
+    monkeypatch.setattr(warmup, "_BACKGROUND", {})
+    monkeypatch.setattr(warmup, "preload", lambda families=("nmf",), after=None: preloads.append(after))
+    start = warmup.preload_in_background
+
+    def recorded():
+        page_drawn.append("several" in st.session_state)  # a widget of the Data page
+        return start()
+
+    monkeypatch.setattr(warmup, "preload_in_background", recorded)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    assert not at.exception
+    at.run()
+    second = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()  # a second session
+    assert not second.exception
+    warmup._BACKGROUND["preload"].join(30)
+    assert page_drawn and all(page_drawn)
+    assert preloads == [None]  # once per server; no warm-up child to wait for
+
+
+def test_preload_imports_a_first_fits_modules_and_loads_its_kernels_from_a_warm_cache(warm_env):
+    state = _child(
+        "import json, sys\n"
+        "from nmfcore import warmup\n"
+        "warmup.preload()\n"
+        "hits, misses = warmup.compile_counts()\n"
+        "import nmfcore\n"
+        "nmfcore.nmf(nmfcore.load_sample('faces').X, 10, max_iter=2, random_state=0)\n"
+        "print(json.dumps([hits, misses, 'sklearn.utils.extmath' in sys.modules, "
+        "warmup.compile_counts()[1]]))",
+        warm_env)
+    hits, misses, sklearn_loaded, misses_after_fit = state
+    assert hits > 0 and misses == 0 and sklearn_loaded
+    assert misses_after_fit == 0
+
+
+def test_preload_compiles_nothing_from_an_empty_cache(tmp_path):
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "empty"), "PYTHONPATH": str(ROOT)}
+    state = _child("import json, sys\nfrom nmfcore import warmup\nwarmup.preload()\n"
+                   "print(json.dumps([list(warmup.compile_counts()), 'sklearn.utils.extmath' in sys.modules]))",
+                   env)
+    assert state == [[0, 0], True]
