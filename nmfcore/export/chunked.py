@@ -37,10 +37,13 @@ def is_lazy_result(result: Any) -> bool:
 def _frames(dataset: Dataset | None, m: int, n: int) -> tuple[Any, Any]:
     import pandas as pd
 
-    items = dataset.item_names if dataset is not None else [f"item {i}" for i in range(n)]
-    features = dataset.feature_names if dataset is not None else [f"feature {i}" for i in range(m)]
-    obs = pd.DataFrame(index=pd.Index(np.asarray(items).astype(str)))
-    var = pd.DataFrame(index=pd.Index(np.asarray(features).astype(str)))
+    def names(values: Any, count: int, prefix: str) -> Any:
+        if values is None:
+            return prefix + pd.RangeIndex(count).astype(str)
+        return pd.Index(np.asarray(values).astype(str, copy=False))
+
+    obs = pd.DataFrame(index=names(None if dataset is None else dataset.item_names, n, "item "))
+    var = pd.DataFrame(index=names(None if dataset is None else dataset.feature_names, m, "feature "))
     if dataset is not None:
         for key, values in dataset.label_options.items():
             obs[key] = pd.Categorical(np.asarray(values).astype(str))
