@@ -135,6 +135,13 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 "values to X, or use a positive beta_loss."
             )
 
+    def _prepared(self, X: Any, W: Any, H: Any) -> tuple[np.ndarray | sp.spmatrix, Any]:
+        """X validated (parameters checked against it) and the start point: ``init`` or (W, H)."""
+        self._validate_params()
+        X = self._validated(X)
+        self._check_params(X)
+        return X, self._start(X, W, H)
+
     def _start(self, X: Any, W: Any, H: Any) -> Any:
         """The engine's ``init`` (in its orientation) from ``init`` and the custom W, H; sets ``_n_components``."""
         n_samples, n_features = X.shape
@@ -365,10 +372,7 @@ class NMF(_BaseNMF):
 
         ``W`` and ``H`` are the start point when ``init="custom"``.
         """
-        self._validate_params()
-        X = self._validated(X)
-        self._check_params(X)
-        init = self._start(X, W, H)
+        X, init = self._prepared(X, W, H)
         rng, seed = resolve_seed(self.random_state)
         if isinstance(init, str):  # the engine's start, drawn as nmf(init=init, random_state=seed) would
             start = initialize(X.T, self._n_components, init, rng)

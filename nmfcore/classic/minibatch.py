@@ -149,10 +149,7 @@ class MiniBatchNMF(_BaseNMF):
 
         ``W`` and ``H`` are the start point when ``init="custom"``.
         """
-        self._validate_params()
-        X = self._validated(X)
-        self._check_params(X)
-        init = self._start(X, W, H)
+        X, init = self._prepared(X, W, H)
         alpha_W, alpha_H = self._penalties(*X.shape)
         fresh = self.fresh_restarts
         result = online_nmf(
