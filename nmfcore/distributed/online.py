@@ -75,10 +75,11 @@ class ChunkBatches:
         key = 0
         try:
             for b, width in enumerate(self.widths):
-                chunk = self.runner.fetch(b)
+                chunk = self.runner.fetch(b, self.blocks)
                 for cols in item_batches(width, self.batch_size):
-                    self.blocks[b], terms = self.runner.visit(chunk, self.blocks[b], cols, self.solver.W, self.solver.batch,
-                                                         self.prep, n_iter, tol, with_loss, self.fresh)
+                    self.blocks[b], terms = self.runner.visit(chunk, self.blocks[b], cols, self.solver.W,
+                                                              self.solver.batch, self.prep, n_iter, tol, with_loss,
+                                                              self.fresh)
                     self.solver.fold(terms, key)
                     key += 1
                     yield terms
@@ -88,7 +89,11 @@ class ChunkBatches:
     def _pass(self, n_iter: int, tol: float, with_residual: bool) -> tuple[list[Any], tuple]:
         shared = (self.backend.share(self.solver.W), self.solver.batch, self.prep, self.batch_size, n_iter, tol,
                   self.fresh, with_residual)
-        (H,), part = self.backend.run_pass(objective_pass, [self.blocks], shared, 1)
+        chunks = self.runner.pass_inputs(self.blocks)
+        if chunks is None:
+            (H,), part = self.backend.run_pass(objective_pass, [self.blocks], shared, 1)
+        else:
+            (H,), part = self.backend.run_pass(objective_pass, [chunks, self.blocks], shared, 1, data=None)
         return H, part
 
     def objective_parts(self) -> tuple[float, float]:

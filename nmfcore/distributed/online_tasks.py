@@ -20,7 +20,14 @@ import scipy.sparse as sp
 
 from nmfcore.classic.blocks import DataBlock
 from nmfcore.classic.mu_rules import mu_h_partials
-from nmfcore.classic.online_solver import BatchRule, BatchTerms, batch_coefficients, flat_start, item_batches, solve_batch
+from nmfcore.classic.online_solver import (
+    BatchRule,
+    BatchTerms,
+    batch_coefficients,
+    flat_start,
+    item_batches,
+    solve_batch,
+)
 from nmfcore.distributed.backend import WorkerLostError
 from nmfcore.distributed.chunk_tasks import Prep, chunk_stats, prepared
 from nmfcore.results import residual_sums
@@ -124,8 +131,8 @@ class LocalVisits:
         raw = self.backend.raw[b].compute(scheduler="threads", num_workers=self.backend.threads)
         return prepared(raw, self.prep)
 
-    def fetch(self, b: int) -> Any:
-        """Chunk b, prepared (and chunk b + 1 requested)."""
+    def fetch(self, b: int, blocks: list[Any]) -> Any:
+        """Chunk b, prepared (and chunk b + 1 requested; ``blocks``, the H blocks, are not needed here)."""
         if self.persisted:
             return self.backend.data[b]
         if self._reader is None:
@@ -138,6 +145,10 @@ class LocalVisits:
     def visit(self, chunk: Any, H: np.ndarray, cols: slice, W: np.ndarray, *args: Any) -> tuple[Any, BatchTerms]:
         """:func:`visit` here: the new H block and the batch's terms."""
         return visit(chunk, H, cols, W, *args)
+
+    def pass_inputs(self, blocks: list[Any]) -> None:
+        """None: a parallel pass reads the backend's chunks (kept, or read by Dask's threads)."""
+        return None
 
     def close(self) -> None:
         """Drop the chunks read ahead and stop the reader."""
@@ -166,35 +177,66 @@ class ClusterVisits:
         self.backend, self.prep, self.persisted = backend, prep, persisted
         self.client = backend.client
         self._ahead: dict[int, Any] = {}
+        self._holder: str | None = None  # the worker of the chunk being visited
 
-    def fetch(self, b: int) -> Any:
-        """The future of chunk b, prepared on a worker (and chunk b + 1 requested)."""
-        if self.persisted:
-            return self.backend.data[b]
+    def _holder_of(self, future: Any) -> str | None:
+        return min(self.client.who_has([future]).get(future.key) or ("",)) or None
+
+    def _near(self, holder: str | None) -> dict[str, Any]:
+        return {} if holder is None else {"workers": [holder], "allow_other_workers": True}
+
+    def fetch(self, b: int, blocks: list[Any]) -> Any:
+        """The future of chunk b, prepared, once it is there (and chunk b + 1 requested), each read on the
+        worker of its H block in ``blocks``."""
         import dask
 
-        for k in (b, b + 1):
-            if k < self.backend.n_chunks and k not in self._ahead:
-                self._ahead[k] = self.client.compute(dask.delayed(prepared, pure=False)(self.backend.raw[k], self.prep))
-        return self._ahead.pop(b)
+        if self.persisted:
+            chunk = self.backend.data[b]
+        else:
+            for k in (b, b + 1):
+                if k < self.backend.n_chunks and k not in self._ahead:
+                    task = dask.delayed(prepared, pure=False)(self.backend.raw[k], self.prep)
+                    self._ahead[k] = self.client.compute(task, **self._near(self._holder_of(blocks[k])))
+            chunk = self._ahead.pop(b)
+        self.result(chunk, "reading a chunk", value=False)
+        self._holder = self._holder_of(chunk)
+        return chunk
+
+    def pass_inputs(self, blocks: list[Any]) -> list[Any] | None:
+        """The chunks for a parallel pass over ``blocks``: None for the kept chunks, else X's chunks read
+        on the workers of their H blocks (so that neither moves)."""
+        if self.persisted:
+            return None
+        return [self.client.compute(raw, **self._near(self._holder_of(H))) for raw, H in zip(self.backend.raw, blocks)]
 
     def visit(self, chunk: Any, H: Any, cols: slice, W: np.ndarray, *args: Any) -> tuple[Any, BatchTerms]:
-        """:func:`visit` as a task next to ``chunk``: the future of the new H block, and the batch's terms."""
-        submit = self.client.submit
+        """:func:`visit` as a task on ``chunk``'s worker: the future of the new H block, and the batch's terms.
+
+        The task is pinned there (while that worker lives): Dask does not know a prepared
+        chunk's size and could otherwise move it to the H block.
+        """
+        near = self._near(self._holder)
         if W.nbytes > INLINE_W_BYTES:
-            holders = self.client.who_has([chunk]).get(chunk.key) or ()
-            W = self.client.scatter(W, workers=list(holders) or None, hash=False)
-        task = submit(visit, chunk, H, cols, W, *args, pure=False)
+            W = self.client.scatter(W, workers=near.get("workers"), hash=False)
+        submit = self.client.submit
+        task = submit(visit, chunk, H, cols, W, *args, pure=False, **near)
         H_new = submit(operator.getitem, task, 0, pure=False)
         terms = submit(operator.getitem, task, 1, pure=False)
         return H_new, self.result(terms, "a batch's visit")
 
-    def result(self, future: Any, what: str) -> Any:
-        """The future's value; a lost worker or a cancelled task becomes a :class:`WorkerLostError`."""
+    def result(self, future: Any, what: str, value: bool = True) -> Any:
+        """The future's value (or, without ``value``, once it is computed); a lost worker or a cancelled
+        task becomes a :class:`WorkerLostError`."""
+        from distributed import wait
         from distributed.client import FutureCancelledError
         from distributed.scheduler import KilledWorker
 
         try:
+            if not value:
+                wait([future])
+                if future.status == "error":
+                    future.result()
+                return None
             return future.result()
         except (FutureCancelledError, KilledWorker) as error:
             raise WorkerLostError(f"workers were lost while {what} ran ({type(error).__name__}: {error}); an "
