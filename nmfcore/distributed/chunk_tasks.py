@@ -22,6 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+import nmfcore.distributed.sizes  # noqa: F401  (Dask's sizes of our objects, registered wherever tasks run)
 from nmfcore.classic.blocks import DataBlock, Partials, cross_product, summed_partials
 from nmfcore.classic.hals_rules import hals_h_update
 from nmfcore.classic.mu_rules import MUStep, mu_h_partials, mu_update_h, mu_w_partials
