@@ -5,10 +5,10 @@ chunked ``.h5ad``: Poisson counts of a rank-20 model whose cells fall in 20 know
 clusters, about 5 % non-zeros. Rank 20, β = 1, the same data in every row:
 
 1. nmfcore out of core, full batch (MU): ``load(lazy=True)`` and Dask's local threads,
-   reading the chunks from disk every pass (``memory_limit`` 1 GiB, so no chunk is kept);
-2. nmfcore online (``solver="online"``) on the same lazy array;
+   reading the chunks from disk every pass (``memory_limit`` 1 GiB, ``persist=False``);
+2. nmfcore online (``solver="online"``) on the same lazy array, also within 1 GiB;
 3. nmfcore full batch on a ``LocalCluster`` of 2 worker processes, 1 thread each, the
-   workers reading their own chunks from the file;
+   workers reading their own chunks from the file and keeping them (``persist="auto"``);
 4. scikit-learn's ``MiniBatchNMF(beta_loss="kullback-leibler")`` on the whole CSR matrix
    in memory (cells x genes, scikit-learn's orientation), its defaults otherwise;
 5. nmfcore full batch in memory, the reference loss.
@@ -160,13 +160,12 @@ def run_ours(row: int, atlas: Path, target: float | None, max_iter: int, passes:
         X = nmfcore.load(path, lazy=True).X
         out["chunks"] = len(X.chunks[1])
         callback.start = started = time.perf_counter()
-        if row == 2:
-            result = nmfcore.nmf(X, RANK, beta="kl", solver="online", max_iter=passes, tol=0, callback=callback,
-                                 random_state=0)
-        else:
-            result = fit_chunked(X, RANK, beta="kl", solver="mu", max_iter=max_iter, tol=0, callback=callback,
-                                 random_state=0, client=client if row == 3 else "threads",
-                                 memory_limit=GIB if row == 1 else None, persist=False)
+        # rows 1 and 2 may use 1 GiB, so they read the chunks from disk every pass; the cluster's
+        # workers keep theirs in memory when they fit (persist="auto"), as a cluster user's would
+        result = fit_chunked(X, RANK, beta="kl", solver="online" if row == 2 else "mu",
+                             max_iter=passes if row == 2 else max_iter, tol=0, callback=callback, random_state=0,
+                             client=client if row == 3 else "threads", memory_limit=None if row == 3 else GIB,
+                             persist="auto" if row == 3 else False)
         H = result.H.compute() if hasattr(result.H, "compute") else result.H
     seconds = time.perf_counter() - started
     out.update(seconds=seconds, passes=len(callback.trace), loss=callback.trace[-1][1],
