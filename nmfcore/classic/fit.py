@@ -6,6 +6,7 @@ scikit-learn estimator.
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any, Callable
 
@@ -18,7 +19,6 @@ from nmfcore.classic.init import INIT_METHODS, check_custom_init, initialize
 from nmfcore.classic.mu import MUSolver
 from nmfcore.classic.online import online_nmf
 from nmfcore.classic.penalty import Penalty
-from nmfcore.data.lazy_checks import is_lazy_array
 from nmfcore.results import NMFResult, relative_error
 from nmfcore.utils.parallel import single_threaded_blas
 from nmfcore.utils.validation import (
@@ -165,7 +165,13 @@ def nmf(
     >>> result.W.shape, result.H.shape
     ((30, 3), (3, 20))
     """
-    if is_lazy_array(X):
+    # a Dask array exists only once dask.array is loaded; nmfcore.data (h5py and more) loads only then
+    lazy = False
+    if "dask.array" in sys.modules:
+        from nmfcore.data.lazy_checks import is_lazy_array
+
+        lazy = is_lazy_array(X)
+    if lazy:
         if mask is not None:
             raise ValueError("mask is not supported for a Dask array X; compute X (X.compute()) to fit it with a mask")
         from nmfcore.distributed import fit_chunked  # Dask and the driver load only for Dask input
