@@ -59,5 +59,5 @@ finally:
     # once per server, after its first page is drawn (before, they would slow that page down):
     # the upload parser's process server starts, and a first fit's modules and kernels load
     _server.warm_parser()
-    preload_in_background()
+    preload_in_background(delay=_server.AFTER_FIRST_PAGE)
 show_status()  # after the page, so that it reflects what the page just did

@@ -8,15 +8,21 @@ temporary folder and times, each in a fresh process run in that copy:
 - the first ``nmf`` on the faces (rank 10), text (KL) and scrna (KL) samples;
 - the warm-up itself (``python -m nmfcore.warmup``);
 - the app: server up (``/_stcore/health`` answers) → the Data page's upload box in
-  headless Chromium, and Run (faces, the Model page's defaults) → the result listed.
+  headless Chromium (with the server's CPU seconds meanwhile, which a busy machine
+  disturbs less than the wall clock), beside the same measurement on a one-widget
+  Streamlit page (Streamlit's and the browser's share), and Run (faces, the Model
+  page's defaults) → the result listed.
 
 Columns: *empty compile cache* (the copy as cloned; the caches are emptied before
 each measurement), *after the warm-up* (a fresh process after ``python -m
 nmfcore.warmup``, the README's install step) and *warm* (best of three more calls
 in the same process; for imports, of three more fresh processes; for the app, a
-second Run with rank r − 1 in the same session). With an empty cache the app
-starts the warm-up in the background at its first page, and the Run is pressed at
-once, so the fit races it.
+second Run with rank r − 1 in the same session; the paints after the warm-up are the
+median of ``--repeat`` fresh servers, each followed by the reference's). With an empty
+cache the app starts the warm-up in the background at its first page, and the Run is
+pressed at once, so the fit races it; after the warm-up the app preloads a first
+fit's modules and kernels once its first page is drawn (:func:`nmfcore.warmup.preload`),
+and the Run, pressed as soon as the Model page shows, may find that still under way.
 
 Run from the repository root: ``python benchmarks/bench_cold.py``. The app rows need
 ``chromium`` and ``chromedriver`` (scripts/install_test_deps.sh); without them they
@@ -39,6 +45,7 @@ import time
 import urllib.request
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = (("faces", "rank 10", "2"), ("text", "KL", "'kl'"), ("scrna", "KL", "'kl'"))
@@ -232,34 +239,53 @@ def _stop(server: subprocess.Popen) -> None:
         server.kill()
 
 
-def _paint(driver, url: str) -> float:
-    """Navigation → the upload box is in the page."""
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a process has used so far; None where /proc does not say."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _paint(driver, url: str, server: subprocess.Popen) -> tuple[float, float | None]:
+    """Navigation → the upload box is in the page: seconds, and the server's CPU seconds meanwhile
+    (what the page's script cost, less sensitive than the wall clock to a busy machine)."""
+    cpu = _cpu_seconds(server.pid)
     start = time.perf_counter()
     driver.get(url)
     _wait(lambda: driver.find_elements("css selector", 'input[type="file"]'), 120, "the upload box")
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    after = _cpu_seconds(server.pid)
+    return seconds, None if cpu is None or after is None else after - cpu
 
 
-def reference_paint(scratch: Path, env: dict[str, str]) -> float:
-    """The same measurement on a page of one title and one upload box: Streamlit's and the browser's share."""
-    folder = scratch / "one-widget"
-    folder.mkdir(exist_ok=True)
-    (folder / "app.py").write_text('import streamlit as st\nst.title("Data")\nst.file_uploader("Upload")\n')
+def paint_only(folder: Path, env: dict[str, str]) -> tuple[float, float | None]:
+    """A fresh server of the app in ``folder`` and a fresh browser: the first page's paint."""
     driver = _browser()
     server, url = _serve(folder, env)
     try:
-        return _paint(driver, url)
+        return _paint(driver, url, server)
     finally:
         driver.quit()
         _stop(server)
+        _stop_background_warm_ups(folder)
 
 
-def app(copy: Path, env: dict[str, str]) -> dict[str, float]:
+def one_widget_page(scratch: Path) -> Path:
+    """A page of one title and one upload box: Streamlit's and the browser's share of a paint."""
+    folder = scratch / "one-widget"
+    folder.mkdir(exist_ok=True)
+    (folder / "app.py").write_text('import streamlit as st\nst.title("Data")\nst.file_uploader("Upload")\n')
+    return folder
+
+
+def app(copy: Path, env: dict[str, str]) -> dict[str, Any]:
     """Server up → upload box, and Run → result twice (defaults, then rank r − 1), in one session."""
     driver = _browser()
     server, url = _serve(copy, env)
     try:
-        paint = _paint(driver, url)
+        paint = _paint(driver, url, server)
         _click(driver, "Faces")
         _wait(lambda: "Current data: Faces" in _body(driver), 120, "the faces sample")
         _nav(driver, "Model")
@@ -289,9 +315,20 @@ def app(copy: Path, env: dict[str, str]) -> dict[str, float]:
 # -- the table -----------------------------------------------------------------------
 
 
+def _median(paints: list[tuple[float, float | None]]) -> tuple[float, float | None]:
+    return sorted(paints, key=lambda paint: paint[0])[len(paints) // 2]
+
+
+def _paint_cell(paint: tuple[float, float | None]) -> str:
+    seconds, cpu = paint
+    return f"{seconds:.2f} s" + ("" if cpu is None else f" (server CPU {cpu:.2f} s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-app", action="store_true", help="leave out the app rows")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="fresh servers whose paints after the warm-up give the median (default 3)")
     args = parser.parse_args()
     with_app = not args.no_app and CHROMIUM is not None and CHROMEDRIVER is not None
     load = os.getloadavg()[0]
@@ -315,10 +352,14 @@ def main() -> None:
         import_warm = min(child(_IMPORT, copy, env)["seconds"] for _ in range(3))
         after = fits(copy, env, cold=False)
         app_after = app(copy, env) if with_app else None
-        reference = reference_paint(scratch, env) if with_app else None
+        paints, references = [], []
+        for _ in range(args.repeat if with_app else 0):  # interleaved: both see the same load
+            paints.append(paint_only(copy, env))
+            references.append(paint_only(one_widget_page(scratch), env))
+    load_end = os.getloadavg()[0]
 
     print(f"Cold start, {date.today()}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}; load average {load:.1f} at the start\n")
+          f"Python {platform.python_version()}; load average {load:.1f} at the start, {load_end:.1f} at the end\n")
     print("| first call in a fresh process | empty compile cache | after the warm-up | warm |")
     print("| --- | --- | --- | --- |")
     print(f"| `import nmfcore` | {import_cold * 1e3:.0f} ms | {import_after * 1e3:.0f} ms | "
@@ -328,11 +369,16 @@ def main() -> None:
               f"{after[name]['first']:.2f} s | {after[name]['warm']:.2f} s |")
     print(f"| `python -m nmfcore.warmup` | {warm_up_cold:.1f} s | {warm_up_again:.1f} s (all loaded) | – |")
     if with_app:
-        print(f"| app: server up → the Data page's upload box | {app_cold['paint']:.2f} s | "
-              f"{app_after['paint']:.2f} s | – |")
+        print(f"| app: server up → the Data page's upload box | {_paint_cell(app_cold['paint'])} | "
+              f"{_paint_cell(_median(paints))} | – |")
         print(f"| app: Run → result (faces, defaults) | {app_cold['run_first']:.2f} s | "
               f"{app_after['run_first']:.2f} s | {app_after['run_warm']:.2f} s |")
-        print(f"| reference: a one-widget Streamlit page, server up → upload box | – | {reference:.2f} s | – |")
+        print(f"| reference: a one-widget Streamlit page, server up → upload box | – | "
+              f"{_paint_cell(_median(references))} | – |")
+        print(f"\nPaints after the warm-up: median of {args.repeat} fresh servers, each followed by the reference's "
+              f"(app: {', '.join(f'{t:.2f}' for t, _ in paints)} s; reference: "
+              f"{', '.join(f'{t:.2f}' for t, _ in references)} s); server CPU: the server process's CPU time "
+              "from navigation to the upload box.")
     else:
         print("\n(app rows left out: no chromium/chromedriver, or --no-app)")
     print("\nLoading the samples in those processes: "

@@ -349,8 +349,8 @@ def preload(families: Sequence[str] = ("nmf",), *, after: subprocess.Popen | Non
             run_case(case)
 
 
-def preload_in_background() -> threading.Thread:
-    """Run :func:`preload` in a daemon thread, once per process.
+def preload_in_background(delay: float = 0.0) -> threading.Thread:
+    """Run :func:`preload` in a daemon thread, once per process, ``delay`` seconds from now.
 
     Its kernels wait for the warm-up child that :func:`start_in_background` started,
     if any. Later calls return the first call's thread.
@@ -358,13 +358,15 @@ def preload_in_background() -> threading.Thread:
     with _BACKGROUND_LOCK:
         if "preload" not in _BACKGROUND:
             child = _BACKGROUND.get("child")
-            thread = threading.Thread(target=_preload_quietly, args=(child,), name="nmfcore-preload", daemon=True)
+            thread = threading.Thread(target=_preload_quietly, args=(child, delay), name="nmfcore-preload",
+                                      daemon=True)
             thread.start()
             _BACKGROUND["preload"] = thread
         return _BACKGROUND["preload"]
 
 
-def _preload_quietly(child: subprocess.Popen | None) -> None:
+def _preload_quietly(child: subprocess.Popen | None, delay: float) -> None:
+    time.sleep(delay)
     try:
         preload(after=child)
     except Exception:  # a first fit that fails the same way will say why, to its user

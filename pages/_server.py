@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import streamlit as st
 from streamlit import runtime
@@ -25,6 +26,10 @@ from nmfcore.app.queue import FitQueue
 from nmfcore.app.sources import load_source
 
 _LOG = logging.getLogger(__name__)
+
+AFTER_FIRST_PAGE = 1.0
+"""Seconds the background warm-ups wait after the first page's script has run: its last
+messages are still on their way to the browser, which draws them on the same cores."""
 
 LOCAL = "local:"
 """Prefix of the keys of sessions the runtime cannot vouch for (AppTest, bare mode): never reaped."""
@@ -51,6 +56,7 @@ def fit_queue() -> FitQueue:
 
 
 def _parse_tiny_upload() -> None:
+    time.sleep(AFTER_FIRST_PAGE)
     try:
         load_source({"files": [("warm-up.csv", b"1,2\n3,4\n")], "kind": None})
     except Exception:  # the first real upload will say what is wrong
@@ -59,8 +65,9 @@ def _parse_tiny_upload() -> None:
 
 @st.cache_resource(show_spinner=False)
 def warm_parser() -> threading.Thread:
-    """Parse a tiny upload in the background once, so that the first user's upload does not
-    wait for the parser's process server to start (it imports the readers: seconds)."""
+    """Parse a tiny upload in the background once (:data:`AFTER_FIRST_PAGE` seconds from now), so
+    that the first user's upload does not wait for the parser's process server to start (it
+    imports the readers: seconds)."""
     thread = threading.Thread(target=_parse_tiny_upload, name="nmfcore-parser-warm-up", daemon=True)
     thread.start()
     return thread

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -221,6 +222,7 @@ def test_the_app_starts_the_warm_up_once_per_server(monkeypatch):
     monkeypatch.setattr(warmup, "_BACKGROUND", {})
     monkeypatch.setattr(warmup, "is_warm", lambda: False)
     monkeypatch.setattr(warmup, "_spawn_background", lambda: spawned.append(1) or None)
+    monkeypatch.setattr(warmup, "preload", lambda families=("nmf",), after=None: None)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     assert not at.exception
     at.run()
@@ -232,15 +234,18 @@ def test_the_app_preloads_a_first_fit_once_per_server_after_its_first_page(monke
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
+    for thread in threading.enumerate():  # an earlier test's app may have started one
+        if thread.name == "nmfcore-preload":
+            thread.join(60)
     preloads, page_drawn = [], []
     monkeypatch.setenv("NMFCORE_WARMUP", "0")
     monkeypatch.setattr(warmup, "_BACKGROUND", {})
     monkeypatch.setattr(warmup, "preload", lambda families=("nmf",), after=None: preloads.append(after))
     start = warmup.preload_in_background
 
-    def recorded():
+    def recorded(delay=0.0):
         page_drawn.append("several" in st.session_state)  # a widget of the Data page
-        return start()
+        return start(delay)
 
     monkeypatch.setattr(warmup, "preload_in_background", recorded)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
