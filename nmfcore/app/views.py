@@ -15,12 +15,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from nmfcore.data.lazy_checks import is_lazy_array
-from nmfcore.deep import DeepNMFResult
-from nmfcore.judge import cluster_scores
 from nmfcore.models import get
-from nmfcore.plot import embed_items, graph_edges, top_features
 from nmfcore.results import NMFResult
-from nmfcore.topology import PNMFResult, scale_graphs
 
 MAX_DENSIFY_BYTES = 2e9
 """Largest dense copy of a sparse X that a dense-only family is given (bytes)."""
@@ -133,6 +129,8 @@ def is_per_scale(result: Any) -> bool:
 
 def coupling_matrices(result: Any) -> list[np.ndarray] | None:
     """H_2, ..., H_L of a deep result (factor-to-factor weights), or None for other results."""
+    from nmfcore.deep import DeepNMFResult
+
     if isinstance(result, DeepNMFResult) and len(result.H) > 1:
         return [np.asarray(h) for h in result.H[1:]]
     return None
@@ -140,6 +138,8 @@ def coupling_matrices(result: Any) -> list[np.ndarray] | None:
 
 def layer_error_history(result: Any) -> np.ndarray | None:
     """Each layer's error at each iteration, shape (n_iter + 1, L), of a deep result; else None."""
+    from nmfcore.deep import DeepNMFResult
+
     if isinstance(result, DeepNMFResult) and np.size(result.layer_errors):
         return np.asarray(result.layer_errors)
     return None
@@ -158,6 +158,8 @@ def loss_curves(results: Mapping[str, Any], names: Sequence[str]) -> dict[str, n
 
 def factor_labels(layers: Sequence[Any], feature_names: Sequence[str], count: int = 3) -> list[list[str]]:
     """A label per factor per layer: its ``count`` heaviest features joined by spaces."""
+    from nmfcore.plot import top_features  # plotly's figures load with the first view, not the first page
+
     return [[" ".join(name for name, _ in top[:count]) for top in top_features(layer.W, feature_names, count)]
             for layer in layers]
 
@@ -175,6 +177,8 @@ def embedding_points(H: np.ndarray) -> tuple[np.ndarray, tuple[str, str]]:
     H = np.asarray(H)
     if H.shape[0] == 2:
         return H.T, ("h1", "h2")
+    from nmfcore.plot import embed_items
+
     return embed_items(H), ("PC 1", "PC 2")
 
 
@@ -280,11 +284,15 @@ def view_map(H: Any, spatial_shape: tuple[int, int], limit: int | None = None) -
 
 def result_scales(result: Any) -> np.ndarray | None:
     """The scales of a pNMF result, shape (T,), or None (uploaded or other results)."""
+    from nmfcore.topology import PNMFResult
+
     return np.asarray(result.scales, dtype=float) if isinstance(result, PNMFResult) else None
 
 
 def scale_increments(result: Any) -> np.ndarray | None:
     """‖H_{t+1} − H_t‖_F between neighbouring scales of a pNMF result, or None."""
+    from nmfcore.topology import PNMFResult
+
     if isinstance(result, PNMFResult) and np.size(result.increments):
         return np.asarray(result.increments)
     return None
@@ -309,6 +317,9 @@ def scale_graph_edges(X: Any, bars: Any, epsilon: float, max_items: int = MAX_GR
     edges : ndarray of int, shape (k, 2)
     note : str
     """
+    from nmfcore.plot import graph_edges
+    from nmfcore.topology import scale_graphs
+
     if X.shape[1] <= max_items:
         return graph_edges(scale_graphs(X, [epsilon])[0]), "the edges of the ε-graph (the heaviest 3000)"
     edges = bars.mst_edges[bars.deaths < epsilon] if bars.mst_edges is not None else np.empty((0, 2), int)
@@ -328,6 +339,8 @@ def scale_graph_title(epsilon: float, n_edges: int) -> str:
 
 def scale_cluster_scores(result: Any, labels: Sequence) -> dict[str, list[float]]:
     """k-means on each layer's H against the labels: ARI, NMI, purity and accuracy per scale."""
+    from nmfcore.judge import cluster_scores
+
     per_scale = [cluster_scores(layer.H, labels) for layer in result.layers()]
     return {key: [scores[key] for scores in per_scale] for key in SCORES}
 

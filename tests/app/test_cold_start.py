@@ -161,7 +161,7 @@ def test_the_apps_session_and_server_modules_add_no_heavy_module_to_streamlits()
         + "import streamlit, streamlit.runtime.scriptrunner\n"
         "before = set(sys.modules)\n"
         "from pages import _server, _state\n"
-        "import nmfcore.app.text, nmfcore.warmup\n"
+        "import nmfcore.app.text, nmfcore.app.views, nmfcore.warmup\n"
         "print(json.dumps(new_heavy(before)))",
         {**os.environ, "PYTHONPATH": str(ROOT)})
     assert loaded == []
