@@ -8,7 +8,9 @@ from ``NMFCORE_*`` variables), :mod:`~nmfcore.app.cost` (memory and time before 
 :mod:`~nmfcore.app.inputs` (typed parameters), :mod:`~nmfcore.app.sources` (loading what
 a page remembers of a data set), :mod:`~nmfcore.app.reproduce` (the Python that reruns a
 fit), :mod:`~nmfcore.app.views` (what the pages show, computed),
-:mod:`~nmfcore.app.text` (text from data shown literally) and
+:mod:`~nmfcore.app.text` (text from data shown literally),
+:mod:`~nmfcore.app.datadir` (the operator's data folder, ``NMFCORE_DATA_DIR``),
+:mod:`~nmfcore.app.cluster` (the Dask cluster of ``NMFCORE_DASK_SCHEDULER``) and
 :mod:`~nmfcore.app.lessons` (the Learn page's computations).
 """
 
