@@ -104,12 +104,13 @@ def fingerprint() -> str | None:
     return state["fingerprint"]
 
 
-def set_dataset(ds: Any, label: str) -> None:
-    """Make ``ds`` the current data set and remember its fingerprint."""
+def set_dataset(ds: Any, label: str, fingerprint: str | None = None) -> None:
+    """Make ``ds`` the current data set and remember its fingerprint (computed when not given)."""
+    fingerprint = data_fingerprint(ds.X) if fingerprint is None else fingerprint
     state = _state()
     state["dataset"] = ds
     state["dataset_label"] = label
-    state["fingerprint"] = data_fingerprint(ds.X)
+    state["fingerprint"] = fingerprint
 
 
 def relabel_dataset(ds: Any) -> None:

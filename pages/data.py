@@ -30,14 +30,13 @@ def _load(source: dict, options: dict) -> None:
     try:
         _state.check_upload(source)
         ds = load_source(source, options, max_file_bytes=_state.limits().max_upload_bytes)
-        if ds.is_lazy:  # its fingerprint reads a few chunks: a bad one is reported here, not mid-update
-            data_fingerprint(ds.X)
+        fingerprint = data_fingerprint(ds.X)  # a lazy X's reads a few chunks: a bad one is reported here
     except ValueError as exc:  # DataError is a ValueError; both carry the fix in their message
         _state.set_data_error((str(exc), source))
         return
     _state.set_data_error(None)
     _state.set_data_source(source, options)
-    _state.set_dataset(ds, source_title(source))
+    _state.set_dataset(ds, source_title(source), fingerprint)
 
 
 def _lazy_summary(ds) -> None:
