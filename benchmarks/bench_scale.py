@@ -233,24 +233,25 @@ def per_pass(out: dict) -> float:
 
 def table(results: dict[int, dict], csr_bytes: int, m: int) -> str:
     target = results[4].get("loss")
-    lines = ["| row | peak memory | time per pass | time to MiniBatchNMF's loss | passes | final loss "
-             "| ARI | bytes moved per iteration |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| row | peak memory | first loss at | time per pass | time to MiniBatchNMF's loss | passes "
+             "| final loss | ARI | bytes moved per iteration |", "|---|---|---|---|---|---|---|---|---|"]
     for row, out in sorted(results.items()):
         if "error" in out:
-            lines.append(f"| {row}. {ROWS[row]} | failed: {out['error'][0]} | | | | | | |")
+            lines.append(f"| {row}. {ROWS[row]} | failed: {out['error'][0]} | | | | | | | |")
             continue
         peak = f"{out['peak'] / GIB:.2f} GiB"
         if "worker_peaks" in out:
             peak += f" (workers {', '.join(f'{p / GIB:.2f}' for p in out['worker_peaks'])})"
         reached = "–" if out.get("reached") is None else f"{out['reached']:.0f} s"
         if row != 4 and out.get("reached") is not None and results[4].get("seconds"):
-            reached += f" ({results[4]['seconds'] / out['reached']:.2f}x faster)"
+            reached += f" (speed-up {results[4]['seconds'] / out['reached']:.2f}x)"
         moved = "–"
         if "moved_per_iter" in out:
             formula = out["workers"] * m * RANK * 8 * 2
             moved = f"{out['moved_per_iter'] / 1e6:.2f} MB ({out['moved_per_iter'] / formula:.2f} x formula)"
         relative = f" ({100 * (out['loss'] / target - 1):+.2f} %)" if target and row != 4 else ""
-        lines.append(f"| {row}. {ROWS[row]} | {peak} | {per_pass(out):.1f} s "
+        first = f"{out['trace'][0][0]:.0f} s" if out.get("trace") else "–"
+        lines.append(f"| {row}. {ROWS[row]} | {peak} | {first} | {per_pass(out):.1f} s "
                      f"| {reached} | {out['passes']} | {out['loss']:.6e}{relative} | {out['ari']:.3f} | {moved} |")
     lines.append(f"\nThe in-memory CSR form of X (float32 values, int32 indices, int64 pointers): "
                  f"{csr_bytes / GIB:.2f} GiB.")
@@ -261,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--atlas", type=Path, default=HERE / "results" / "atlas")
     parser.add_argument("--cells", type=int, default=2_000_000, help="cells of the atlas, when it is written")
-    parser.add_argument("--rows", default="4,5,1,2,3", help="rows to run, row 4 first")
+    parser.add_argument("--rows", default="4,5,1,2,3",
+                        help="rows to run, row 4 first; '' prints the table of the rows kept")
     parser.add_argument("--max-iter", type=int, default=200, help="full-batch iterations at most")
     parser.add_argument("--passes", type=int, default=10, help="online passes at most")
     parser.add_argument("--least", type=int, default=4,
@@ -289,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     store = args.atlas / "bench_scale.json"
     saved = {int(k): v for k, v in json.loads(store.read_text()).items()} if store.exists() else {}
     results: dict[int, dict] = {}
-    for row in (int(r) for r in args.rows.split(",")):
+    for row in (int(r) for r in args.rows.split(",") if r):
         print(f"row {row}: {ROWS[row]} ...", flush=True)
         target = results.get(4, saved.get(4, {})).get("loss")
         results[row] = in_child(row, args, None if row == 4 else target)
