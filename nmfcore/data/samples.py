@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import site
+import sysconfig
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +12,18 @@ from nmfcore.data.dataset import Dataset
 from nmfcore.data.errors import DataError
 from nmfcore.data.loader import load
 
-SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data"
+#: Where pip puts ``sample_data/`` (pyproject's data-files), below an environment's or a user's prefix.
+INSTALLED_SAMPLES = Path("share") / "nmfcore" / "sample_data"
+
+
+def _sample_dir() -> Path:
+    """``sample_data/`` beside the package in a checkout, else where the package was installed with it."""
+    checkout = Path(__file__).resolve().parents[2] / "sample_data"
+    installed = [Path(prefix) / INSTALLED_SAMPLES for prefix in (sysconfig.get_path("data"), site.getuserbase())]
+    return next((folder for folder in [checkout, *installed] if folder.is_dir()), checkout)
+
+
+SAMPLE_DIR = _sample_dir()
 SAMPLES = {
     "faces": ("faces.npz", "images"),
     "text": ("text.npz", "text"),

@@ -59,3 +59,24 @@ def test_scrna_sample_is_pbmc68k_reduced_raw_with_bulk_labels():
 def test_unknown_sample_names_the_choices():
     with pytest.raises(ValueError, match="choose one of"):
         nmfcore.load_sample("mnist")
+
+
+def test_every_sample_is_installed_with_the_package_and_found_there(tmp_path, monkeypatch):
+    """pip installs the samples as data-files; outside a checkout they are read from the prefix."""
+    import importlib
+    import sysconfig
+    import tomllib
+    from pathlib import Path
+
+    samples = importlib.import_module("nmfcore.data.samples")  # nmfcore.data.samples is also a function
+
+    root = Path(samples.__file__).resolve().parents[2]
+    listed = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["data-files"]
+    files = listed[samples.INSTALLED_SAMPLES.as_posix()]
+    assert {f"sample_data/{file}" for file, _ in samples.SAMPLES.values()} <= set(files)
+
+    installed = tmp_path / samples.INSTALLED_SAMPLES
+    installed.mkdir(parents=True)
+    monkeypatch.setattr(sysconfig, "get_path", lambda name, *args: str(tmp_path))
+    monkeypatch.setattr(samples, "__file__", str(tmp_path / "site-packages" / "nmfcore" / "data" / "samples.py"))
+    assert samples._sample_dir() == installed
