@@ -36,23 +36,17 @@ from nmfcore.classic.penalty import Penalty
 
 # Gillis & Glineur's rule: at most 1 + α ρ inner sweeps, where ρ is the flop cost
 # of forming the products relative to one sweep, stopping once a sweep changes the
-# factor by less than δ times the first sweep's change (on W; H's sweeps all run,
-# see hals_h_update). They suggest α = 0.5, for
-# sweeps as fast per flop as the products; ours run at about half BLAS's rate. Chosen
-# by time to scikit-learn's loss (benchmarks/bench_nmf.py, CBCL rank 49, budgets of
-# 100 to 1000 iterations), not by time per iteration: on H, α = 0.35 (4 sweeps)
-# reaches each loss in 0.45 of the iterations of α = 0.07 (1 sweep) and in about 0.7
-# of the time, though an iteration then costs more than 1.5x its products; 5 or 6
-# sweeps gain no more. On W more sweeps than α = 0.07 allows (4 on CBCL) are slower
-# to the loss: extrapolation moves H again at once, so a closer W solve is wasted.
-SWEEP_ALPHA_H = 0.35
-SWEEP_ALPHA_W = 0.07
+# factor by less than δ times the first sweep's change. They suggest α = 0.5, for
+# sweeps as fast per flop as the products; ours run at about half BLAS's rate. On
+# CBCL (benchmarks/bench_nmf.py, four starts) α = 0.07 (1 sweep on H, at most 4 on
+# W) keeps an iteration within 1.4x of its products and reaches scikit-learn's
+# 200-iteration loss in 0.63 s; α = 0.12 (2 and 7 sweeps) gets there in 0.52 s
+# with iterations 1.8x their products.
+SWEEP_ALPHA = 0.07
 SWEEP_DELTA = 0.1
 
 
-def sweep_budget(
-    m: int, n: int, r: int, alpha_H: float = SWEEP_ALPHA_H, alpha_W: float = SWEEP_ALPHA_W
-) -> tuple[int, int]:
+def sweep_budget(m: int, n: int, r: int, alpha: float = SWEEP_ALPHA) -> tuple[int, int]:
     """Most inner sweeps per update of H and of W, by Gillis & Glineur's rule.
 
     Parameters
@@ -61,15 +55,13 @@ def sweep_budget(
         Shape of the whole X (the products' cost is what the sweeps amortise).
     r : int
         Rank.
-    alpha_H, alpha_W : float
-        α of the rule for each factor.
 
     Returns
     -------
     sweeps_H, sweeps_W : int
     """
-    sweeps_H = 1 + int(alpha_H * (1 + (m * n + n * r) / (n * (r + 1))))
-    sweeps_W = 1 + int(alpha_W * (1 + (m * n + m * r) / (m * (r + 1))))
+    sweeps_H = 1 + int(alpha * (1 + (m * n + n * r) / (n * (r + 1))))
+    sweeps_W = 1 + int(alpha * (1 + (m * n + m * r) / (m * (r + 1))))
     return sweeps_H, sweeps_W
 
 
@@ -90,12 +82,12 @@ def hals_h_update(
     """HALS sweeps on the columns of H_t with W fixed, for a column block X_t.
 
     The block forms its own Wᵀ X_t (a strided column block of a C-ordered X is
-    read in place by BLAS) and keeps it in cache for its sweeps. All
-    ``n_sweeps`` sweeps run (they stop only once one moves nothing): the
-    kernel's early stop is decided per tile of 64 columns from the block's first
-    column, so it would make the iterate depend on how the items are cut into
-    blocks (threads, a Dask array's chunks). Blocks thus reproduce the one-block
-    iterate to rounding.
+    read in place by BLAS) and keeps it in cache for its sweeps. The early stop
+    is decided per tile of ``HALS_TILE`` = 64 columns from the block's first
+    column, so with ``n_sweeps`` > 1 blocks reproduce the one-block iterate
+    exactly (to rounding) when every block but the last has a multiple of 64
+    columns; otherwise a column may take one sweep more or fewer (still a
+    descent step).
 
     Parameters
     ----------
@@ -109,7 +101,8 @@ def hals_h_update(
     penalty : Penalty
         Elastic-net penalty on H.
     n_sweeps : int
-        Sweeps.
+        Most sweeps; they stop early once one moves H_t by less than
+        :data:`SWEEP_DELTA` times the first.
     start : ndarray, shape (r, n_t), optional
         Where the sweeps start, if not from H.
     previous : ndarray, shape (r, n_t), optional
@@ -139,7 +132,7 @@ def hals_h_update(
     R = transposed_cross_product(block, W, out=scratch(work, "R", (r, n_t), H.dtype))
     R -= np.matmul(WtW, start, out=scratch(work, "BH", (r, n_t), H.dtype))
     hals_sweeps(
-        start, R, WtW, penalty.l1, penalty.l2, n_sweeps, 0.0, H,
+        start, R, WtW, penalty.l1, penalty.l2, n_sweeps, SWEEP_DELTA, H,
         H if previous is None else previous, extrapolation, target,
     )
     gram = np.matmul(target, target.T, out=scratch(work, "gram", (r, r), H.dtype))

@@ -62,10 +62,6 @@ EXPECTED_FAILURES = {
         False,
     ),
 }
-# with four sweeps on H (hals_rules.SWEEP_ALPHA_H) the same parting happens under alpha_W=1
-# whatever alpha_H is
-for _alpha_H in ("1.0", "same"):
-    EXPECTED_FAILURES[f"test_nmf_sparse_input[{_alpha_H}-1.0-"] = EXPECTED_FAILURES["test_nmf_sparse_input[0.0-1.0-"]
 
 
 def _sklearn_test_file() -> Path:
