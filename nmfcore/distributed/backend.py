@@ -321,7 +321,8 @@ class ClusterBackend:
         from distributed.scheduler import KilledWorker
 
         try:
-            wait(futures)
+            with self.client.as_current():  # distributed.wait needs a current client; ours need not be the default
+                wait(futures)
             for future in futures:
                 if future.status == "error":
                     future.result()

@@ -233,7 +233,8 @@ class ClusterVisits:
 
         try:
             if not value:
-                wait([future])
+                with self.client.as_current():  # distributed.wait needs a current client
+                    wait([future])
                 if future.status == "error":
                     future.result()
                 return None
