@@ -56,6 +56,7 @@ show_status()  # before the page: a page that stops early (no data yet) still ha
 try:
     navigation.run()
 finally:
+    show_status()  # again, after the page: what it loaded or kept shows without another rerun
     # once per server, after its first page is drawn (before, they would slow that page down):
     # the upload parser's process server starts, and a first fit's modules and kernels load
     _server.warm_parser()
