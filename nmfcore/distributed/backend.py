@@ -206,7 +206,9 @@ class ClusterBackend:
             try:
                 future = self.client.scatter(value, broadcast=True, hash=False)
                 break
-            except (CommClosedError, OSError) as error:  # a worker died; the scheduler has yet to notice
+            # a worker died: the scheduler has yet to notice (CommClosedError, OSError), or is removing it
+            # while it replicates W (KeyError of its address)
+            except (CommClosedError, OSError, KeyError) as error:
                 if attempt == SCATTER_TRIES - 1:
                     raise WorkerLostError(f"W could not be sent to the workers ({error}); check the cluster") from error
                 time.sleep(0.5 * (attempt + 1))
