@@ -38,7 +38,7 @@ __all__ = ["LAZY_OPTIONS", "LAZY_SUFFIXES", "MAX_DENSE_CHUNK_BYTES", "TARGET_CHU
            "check_lazy", "chunk_items_for", "lazy_problem", "open_lazy", "subsample_items"]
 
 #: Default memory of one chunk's stored data (values and indices for sparse storage).
-TARGET_CHUNK_BYTES = 64 * 2**20
+TARGET_CHUNK_BYTES = 32 * 2**20
 #: Most memory a chunk may take once dense (m x n_t in its dtype), the size of the
 #: dense products a fit may form per chunk.
 MAX_DENSE_CHUNK_BYTES = 512 * 2**20

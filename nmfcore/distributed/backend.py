@@ -24,11 +24,13 @@ from __future__ import annotations
 import operator
 import sys
 import time
+import uuid
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from nmfcore.distributed.chunk_tasks import Prep, prepared, total
+from nmfcore.utils.heap import release_freed
 from nmfcore.utils.parallel import single_threaded_blas
 
 #: Parts summed per node of the reduction tree.
@@ -129,6 +131,7 @@ class LocalBackend:
         root = parts[0]
         with single_threaded_blas(self.threads > 1):
             kept_values, value = dask.compute(kept, root, scheduler="threads", num_workers=self.threads)
+        release_freed()
         return [list(values) for values in kept_values], value
 
     def map_blocks(self, func: Callable[..., Any], per_chunk: Sequence[Sequence[Any]], shared: tuple) -> list[Any]:
@@ -149,10 +152,18 @@ class LocalBackend:
         return [load_block(path) for path in paths]
 
     def as_dask_array(self, handles: Sequence[Any], shapes: Sequence[tuple[int, int]], dtype: np.dtype) -> Any:
-        """H blocks as one Dask array, chunked as X's items."""
+        """H blocks as one Dask array, chunked as X's items, holding the blocks themselves.
+
+        The graph is written out rather than built with ``from_array``, which copies
+        each block: a callback's H would cost a copy of H every iteration.
+        """
         import dask.array as da
 
-        return da.concatenate([da.from_array(h, chunks=h.shape, name=False) for h in handles], axis=1)
+        name = f"nmfcore-H-{uuid.uuid4().hex}"
+        graph = {(name, 0, b): h for b, h in enumerate(handles)}
+        rows = (shapes[0][0],) if shapes else (0,)
+        return da.Array(graph, name, chunks=(rows, tuple(shape[1] for shape in shapes)), dtype=dtype,
+                        meta=np.empty((0, 0), dtype=dtype))
 
     def describe(self) -> str:
         return f"Dask's threaded scheduler ({self.threads} threads)"

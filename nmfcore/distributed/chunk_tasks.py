@@ -54,7 +54,9 @@ def prepared(chunk: Any, prep: Prep) -> DataBlock:
     if isinstance(chunk, DataBlock):
         return chunk
     if sp.issparse(chunk):
-        return DataBlock(sp.csr_matrix(chunk).multiply(prep.inv_scale).tocsr().astype(prep.dtype))
+        X = sp.csr_matrix(chunk)  # a CSR chunk as it is; its structure is shared, only the values are new
+        data = (X.data * prep.inv_scale).astype(prep.dtype, copy=False)
+        return DataBlock(sp.csr_matrix((data, X.indices, X.indptr), shape=X.shape))
     X = np.asarray(chunk)
     return DataBlock(np.multiply(X, prep.inv_scale, out=np.empty(X.shape, dtype=prep.dtype, order="C")))
 

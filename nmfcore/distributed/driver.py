@@ -26,7 +26,7 @@ from nmfcore.distributed import checkpoint as checkpoints
 from nmfcore.distributed.backend import WorkerLostError
 from nmfcore.distributed.chunk_tasks import Prep, chunk_stats, rescaled, row_squares
 from nmfcore.distributed.connect import backend_for
-from nmfcore.distributed.init import start_point
+from nmfcore.distributed.init import plan_sketch, sketched, start_point
 from nmfcore.distributed.memory import USABLE_FRACTION, WORKER_BASELINE_BYTES, check_worker_memory, chunk_bytes
 from nmfcore.distributed.online import fit_online
 from nmfcore.distributed.solvers import ChunkedHALS, ChunkedMU
@@ -198,7 +198,13 @@ def fit_chunked(
         check_worker_memory((m, max(widths)), None, rank, dtype, limit, threads=threads_per, beta=beta,
                             held_bytes=held, baseline=baseline, where=_where(backend))
 
-    (counts,), (x_sum, x_sq_raw, row_sums) = backend.run_pass(_stats, [], (dtype,), 1, data="raw")
+    plan = plan_sketch(init, rank, (m, n), backend.n_chunks, rng)
+    if plan is None:
+        (counts,), (x_sum, x_sq_raw, row_sums) = backend.run_pass(_stats, [], (dtype,), 1, data="raw")
+        sketch = None
+    else:
+        (counts,), (x_sum, x_sq_raw, row_sums, sketch) = backend.run_pass(
+            sketched, [plan.seeds], (_stats, plan.k, dtype), 1, data="raw")
     counts = backend.gather(counts)
     stored = [c[0] for c in counts]
     if x_sum == 0:
@@ -230,13 +236,14 @@ def fit_chunked(
     row_sums = state["arrays"]["row_sums"] if state is not None else row_sums / s
 
     if state is None:
-        W, H, init_param = start_point(backend, X, rank, init, chosen, rng, s, prep, x_sum)
+        W, H, init_param = start_point(backend, X, rank, init, chosen, rng, s, prep, x_sum, sketch)
     else:
         W, H, init_param = state["arrays"]["W"], None, state["init"]
     if chosen == "hals":
         solver_state: Any = ChunkedHALS(backend, W, H, penalty_W, penalty_H, prep, x_sq, (m, n), row_sums)
     else:
         solver_state = ChunkedMU(backend, W, H, beta, penalty_W, penalty_H, chosen == "relaxed-mu", prep, x_sq)
+    del H  # the solver replaces the start's blocks as it goes; a name here would keep them all fit long
 
     loss_scale = s**beta
     shapes = [(rank, w) for w in widths]

@@ -3,15 +3,17 @@
 "random" draws W as :func:`nmfcore.initialize` does and each H block from its own seed
 (so the factors depend on the seed and on the chunking). The NNDSVD variants need the
 leading singular triplets of X: a randomized range finder (Halko, Martinsson & Tropp
-2011) over the chunks, where every pass sums m x k products X_b Ω_b or X_b (X_bᵀ Q)
-and the chunks keep their k x n_b blocks; sparse chunks are never densified. The
+2011) over the chunks, where every pass sums m x k products (the first, X_b Ω_b, in
+the fit's statistics pass, see :func:`plan_sketch`; then X_b (X_bᵀ Q)) and the chunks
+keep their k x n_b blocks in the fit's dtype; sparse chunks are never densified. The
 singular vectors then go through NNDSVD's positive and negative parts as in
 :mod:`nmfcore.classic.init`, W on the client and each H block on its chunk.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 
@@ -19,22 +21,50 @@ from nmfcore.classic.init import check_custom_init
 from nmfcore.data.lazy_checks import is_lazy_array
 from nmfcore.distributed.chunk_tasks import Prep, prepared
 
-#: Extra sketch columns, and power iterations, of the randomized SVD.
+#: Extra sketch columns, and power iterations, of the randomized SVD. One power
+#: iteration is enough for a start point (the fit corrects the rest) and costs a pass
+#: over X; scikit-learn's randomized_svd takes 4 to 7 for the accuracy of the SVD.
 OVERSAMPLE = 10
-POWER_ITERATIONS = 4
+POWER_ITERATIONS = 1
 #: Entries below this are zero in NNDSVD's factors (as in nmfcore.classic.init).
 ZERO_BELOW = 1e-12
+
+
+@dataclass(frozen=True)
+class SketchPlan:
+    """The first sketch Y = X Ω of the randomized SVD, taken in the statistics pass.
+
+    Attributes
+    ----------
+    k : int
+        Sketch columns (rank + :data:`OVERSAMPLE`, at most min(m, n)).
+    seeds : list of int
+        One per chunk: Ω's block of rows for that chunk's items.
+    """
+
+    k: int
+    seeds: list[int]
+
+
+def plan_sketch(init: Any, rank: int, shape: tuple[int, int], n_chunks: int,
+                rng: np.random.Generator) -> SketchPlan | None:
+    """The sketch an NNDSVD start needs from the first pass, or None for other starts."""
+    if not (isinstance(init, str) and init.startswith("nndsvd")):
+        return None
+    seeds = [int(s) for s in rng.integers(0, 2**63 - 1, size=n_chunks)]
+    return SketchPlan(min(rank + OVERSAMPLE, *shape), seeds)
+
+
+def sketched(chunk: Any, seed: int, stats: Callable[..., tuple[Any, tuple]], k: int, *args: Any) -> tuple[Any, tuple]:
+    """``stats(chunk, *args)`` with X_b Ω_b (m x k, raw units) appended to its summed part."""
+    kept, part = stats(chunk, *args)
+    omega = np.random.default_rng(seed).standard_normal((chunk.shape[1], k))
+    return kept, (*part, np.asarray(chunk @ omega, dtype=np.float64))
 
 
 def random_block(seed: int, shape: tuple[int, int], scale: float, dtype: np.dtype) -> np.ndarray:
     """``scale`` times uniform [0, 1) entries, from ``seed``."""
     return (scale * np.random.default_rng(seed).random(shape)).astype(dtype, copy=False)
-
-
-def _sketch(chunk: Any, seed: int, k: int, prep: Prep) -> tuple[np.ndarray]:
-    X = prepared(chunk, prep).X
-    omega = np.random.default_rng(seed).standard_normal((X.shape[1], k))
-    return (np.asarray(X @ omega),)
 
 
 def _power(chunk: Any, Q: np.ndarray, prep: Prep) -> tuple[np.ndarray]:
@@ -43,21 +73,30 @@ def _power(chunk: Any, Q: np.ndarray, prep: Prep) -> tuple[np.ndarray]:
 
 
 def _project(chunk: Any, Q: np.ndarray, prep: Prep) -> tuple[np.ndarray, np.ndarray]:
-    B = np.asarray((prepared(chunk, prep).X.T @ Q).T)  # Qᵀ X_b, k x n_b
-    return B, B @ B.T
+    """(Qᵀ X_b (k x n_b) in the fit's dtype, its Gram matrix in float64)."""
+    B = np.asarray((prepared(chunk, prep).X.T @ Q).T)
+    return B.astype(prep.dtype, copy=False), B @ B.T
 
 
-def _right_vectors(B: np.ndarray, rotation: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
-    """V_bᵀ = rotation B_b (r x n_b) and the squared norms of its positive and negative parts per row."""
+def _right_vectors(B: np.ndarray, rotation: np.ndarray) -> np.ndarray:
+    """V_bᵀ = rotation B_b (r x n_b), in float64, the first row as |v₁| (its sign is arbitrary)."""
     Vt = rotation @ B
-    return Vt, (np.square(np.maximum(Vt, 0)).sum(axis=1), np.square(np.maximum(-Vt, 0)).sum(axis=1))
+    Vt[0] = np.abs(Vt[0])
+    return Vt
+
+
+def _part_norms(B: np.ndarray, rotation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Squared norms of the positive and negative parts of each row of V_bᵀ."""
+    Vt = _right_vectors(B, rotation)
+    return np.square(np.maximum(Vt, 0)).sum(axis=1), np.square(np.maximum(-Vt, 0)).sum(axis=1)
 
 
 def _nndsvd_block(
-    Vt: np.ndarray, coefficients: np.ndarray, negative: np.ndarray, fill: str, fill_value: float, seed: int,
-    dtype: np.dtype,
+    B: np.ndarray, seed: int, rotation: np.ndarray, coefficients: np.ndarray, negative: np.ndarray, fill: str,
+    fill_value: float, dtype: np.dtype,
 ) -> np.ndarray:
     """H_b of NNDSVD: row j is coefficients[j] times the chosen part of Vᵀ's row j, zeros filled."""
+    Vt = _right_vectors(B, rotation)
     H = np.where(negative[:, None], np.maximum(-Vt, 0), np.maximum(Vt, 0)) * coefficients[:, None]
     H[H < ZERO_BELOW] = 0
     zeros = H == 0
@@ -72,9 +111,14 @@ def _orthonormal(Y: np.ndarray) -> np.ndarray:
     return np.linalg.qr(Y)[0]
 
 
-def chunked_svd(backend: Any, shape: tuple[int, int], rank: int, prep: Prep, scale: float,
-                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, list[Any], np.ndarray]:
+def chunked_svd(backend: Any, rank: int, prep: Prep, scale: float,
+                sketch: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[Any], np.ndarray]:
     """Top-``rank`` singular triplets of X = s (X / s), by a randomized range finder over the chunks.
+
+    Parameters
+    ----------
+    sketch : ndarray, shape (m, k)
+        X Ω in X's units, from the statistics pass (:func:`sketched`).
 
     Returns
     -------
@@ -83,15 +127,11 @@ def chunked_svd(backend: Any, shape: tuple[int, int], rank: int, prep: Prep, sca
     S : ndarray, shape (r,)
         Singular values of X (``scale`` = s times those of X / s).
     B : list
-        The blocks Qᵀ X_b / s (k x n_b), kept where their chunks are.
+        The blocks Qᵀ X_b / s (k x n_b, the fit's dtype), kept where their chunks are.
     rotation : ndarray, shape (r, k)
         Vᵀ's block b is ``rotation @ B[b]``.
     """
-    m, n = shape
-    k = min(rank + OVERSAMPLE, m, n)
-    seeds = [int(s) for s in rng.integers(0, 2**63 - 1, size=backend.n_chunks)]
-    _, (Y,) = backend.run_pass(_sketch, [seeds], (k, prep), 0)
-    Q = _orthonormal(Y)
+    Q = _orthonormal(sketch)
     for _ in range(POWER_ITERATIONS):
         _, (Y,) = backend.run_pass(_power, [], (Q, prep), 0)
         Q = _orthonormal(Y)
@@ -110,11 +150,15 @@ def chunked_svd(backend: Any, shape: tuple[int, int], rank: int, prep: Prep, sca
 
 
 def nndsvd(backend: Any, shape: tuple[int, int], rank: int, variant: str, prep: Prep, mean: float,
-           rng: np.random.Generator, dtype: np.dtype) -> tuple[np.ndarray, list[Any]]:
-    """NNDSVD (``variant`` "nndsvd", "nndsvda" or "nndsvdar") of X: W (m, r) and the H blocks, in X's units."""
+           rng: np.random.Generator, dtype: np.dtype, sketch: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+    """NNDSVD (``variant`` "nndsvd", "nndsvda" or "nndsvdar") of X: W (m, r) and the H blocks, in X's units.
+
+    Vᵀ is never kept: its blocks are formed from B's twice, once for the norms of their
+    positive and negative parts and once for H, so that the start holds B and H only.
+    """
     scale = 1.0 / prep.inv_scale
-    U, S, B, rotation = chunked_svd(backend, shape, rank, prep, scale, rng)
-    (Vt,), (pos2, neg2) = backend.run_pass(_right_vectors, [B], (rotation,), 1, data=None)
+    U, S, B, rotation = chunked_svd(backend, rank, prep, scale, sketch)
+    _, (pos2, neg2) = backend.run_pass(_part_norms, [B], (rotation,), 0, data=None)
     m = shape[0]
     W = np.zeros((m, rank))
     coefficients = np.zeros(rank)
@@ -139,22 +183,16 @@ def nndsvd(backend: Any, shape: tuple[int, int], rank: int, variant: str, prep: 
         W[W == 0] = mean
     elif variant == "nndsvdar":
         W[W == 0] = mean / 100 * rng.random(int((W == 0).sum()))
-    H = backend.map_blocks(_nndsvd_block_first, [Vt, seeds],
-                           (coefficients, negative, variant, mean, dtype))
+    H = backend.map_blocks(_nndsvd_block, [B, seeds], (rotation, coefficients, negative, variant, mean, dtype))
     return W.astype(dtype, copy=False), H
 
 
-def _nndsvd_block_first(Vt: np.ndarray, seed: int, coefficients: np.ndarray, negative: np.ndarray, fill: str,
-                        fill_value: float, dtype: np.dtype) -> np.ndarray:
-    """:func:`_nndsvd_block`, with NNDSVD's first row taken as |v₁| (the leading vector's sign is arbitrary)."""
-    Vt = Vt.copy()
-    Vt[0] = np.abs(Vt[0])
-    return _nndsvd_block(Vt, coefficients, negative, fill, fill_value, seed, dtype)
-
-
 def start_point(backend: Any, X: Any, rank: int, init: Any, chosen: str, rng: np.random.Generator, s: float,
-                 prep: Prep, x_sum: float) -> tuple[np.ndarray, list[Any], str]:
-    """W and the H blocks of the start point in the fit's units (/ √s), lifted off zero for MU."""
+                prep: Prep, x_sum: float, sketch: np.ndarray | None = None) -> tuple[np.ndarray, list[Any], str]:
+    """W and the H blocks of the start point in the fit's units (/ √s), lifted off zero for MU.
+
+    ``sketch`` is X Ω from the statistics pass, for the NNDSVD variants (:func:`plan_sketch`).
+    """
     m, n = X.shape
     dtype = prep.dtype
     mean = x_sum / (m * n)
@@ -166,7 +204,7 @@ def start_point(backend: Any, X: Any, rank: int, init: Any, chosen: str, rng: np
             seeds = [int(v) for v in rng.integers(0, 2**63 - 1, size=len(widths))]
             H = backend.map_blocks(random_block, [seeds, [(rank, w) for w in widths]], (scale, dtype))
         else:
-            W, H = nndsvd(backend, (m, n), rank, init, prep, mean, rng, dtype)
+            W, H = nndsvd(backend, (m, n), rank, init, prep, mean, rng, dtype, sketch)
         init_param = init
     else:
         H0 = init[1]

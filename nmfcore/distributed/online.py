@@ -36,7 +36,7 @@ from nmfcore.classic.penalty import Penalty
 from nmfcore.data.lazy import as_item_chunks
 from nmfcore.distributed.chunk_tasks import Prep, rescaled
 from nmfcore.distributed.connect import backend_for
-from nmfcore.distributed.init import start_point
+from nmfcore.distributed.init import SketchPlan, plan_sketch, sketched, start_point
 from nmfcore.distributed.memory import USABLE_FRACTION, WORKER_BASELINE_BYTES, check_worker_memory, chunk_bytes
 from nmfcore.distributed.online_tasks import ClusterVisits, LocalVisits, chunk_counts, objective_pass
 from nmfcore.results import NMFResult, relative_error_from_sums
@@ -211,12 +211,13 @@ def fit_online(
     backend, limit, workers = backend_for(client, X, threads, memory_limit, resilient=False,
                                           timeout=connect_timeout)
     log.info("online fit of a %d x %d matrix in %d chunks on %s", m, n, len(widths), backend.describe())
-    x_sum, persisted = _memory_plan(backend, X, rank, beta, limit, workers, persist)
+    plan = plan_sketch(init, rank, (m, n), backend.n_chunks, rng)
+    x_sum, persisted, sketch = _memory_plan(backend, X, rank, beta, limit, workers, persist, plan)
     s = x_sum / (m * n)
     prep = Prep(1.0 / s, dtype)
     if persisted:
         backend.persist(prep)
-    W, H, init_param = start_point(backend, X, rank, init, options["rule"], rng, s, prep, x_sum)
+    W, H, init_param = start_point(backend, X, rank, init, options["rule"], rng, s, prep, x_sum, sketch)
     solver = OnlineSolver(
         W, beta, options["rule"], forget_rate(options, n), Penalty.elastic_net(options["alpha_W"] / n,
                                                                                options["l1_ratio"], s, beta),
@@ -225,6 +226,7 @@ def fit_online(
     runner = (LocalVisits if backend.kind == "threads" else ClusterVisits)(backend, prep, persisted)
     source = ChunkBatches(solver, backend, runner, H, widths, options["batch_size"], prep,
                           options["fresh_restarts"])
+    del H  # the batches replace the start's blocks as they go; a name here would keep them all fit long
 
     def report(n_pass: int, W_now: np.ndarray, H_now: Any, loss: float) -> Any:
         log.info("pass %d: loss %.6g (%.2f s)", n_pass, loss, time.perf_counter() - start)
@@ -246,8 +248,10 @@ def fit_online(
 
 
 def _memory_plan(backend: Any, X: Any, rank: int, beta: float, limit: int, workers: int,
-                 persist: bool | str) -> tuple[float, bool]:
-    """X's sum, read in one pass, and whether to keep the prepared chunks; refuses chunks too large for a worker.
+                 persist: bool | str, plan: SketchPlan | None) -> tuple[float, bool, np.ndarray | None]:
+    """X's sum, read in one pass, whether to keep the prepared chunks, and the start's sketch X Ω (``plan``).
+
+    Refuses chunks too large for a worker.
 
     A worker runs a task per thread in the objective's passes, and holds a chunk and
     the next one during the visits; it keeps its share of the H blocks (and a copy of
@@ -268,7 +272,12 @@ def _memory_plan(backend: Any, X: Any, rank: int, beta: float, limit: int, worke
     check = dict(threads=tasks, beta=beta, held_bytes=held, baseline=baseline, where=where)
     if not sparse:  # known before reading anything
         check_worker_memory((m, max(widths)), None, rank, dtype, limit, **check)
-    (counts,), (x_sum, _) = backend.run_pass(chunk_counts, [], (dtype,), 1, data="raw")
+    if plan is None:
+        (counts,), (x_sum, _) = backend.run_pass(chunk_counts, [], (dtype,), 1, data="raw")
+        sketch = None
+    else:
+        (counts,), (x_sum, _, sketch) = backend.run_pass(sketched, [plan.seeds], (chunk_counts, plan.k, dtype), 1,
+                                                         data="raw")
     counts = backend.gather(counts)
     if x_sum == 0:
         raise ValueError("X is all zeros; there is nothing to factorise")
@@ -280,4 +289,4 @@ def _memory_plan(backend: Any, X: Any, rank: int, beta: float, limit: int, worke
     check_worker_memory((m, widths[widest]), counts[widest][0] if sparse else None, rank, dtype, limit, **check)
     kept_bytes = (2 if sparse else 1) * sum(sizes) / workers
     fits = held + kept_bytes <= 0.5 * USABLE_FRACTION * limit
-    return x_sum, persist is True or (persist == "auto" and fits)
+    return x_sum, persist is True or (persist == "auto" and fits), sketch

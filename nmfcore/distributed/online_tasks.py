@@ -31,6 +31,7 @@ from nmfcore.classic.online_solver import (
 from nmfcore.distributed.backend import WorkerLostError
 from nmfcore.distributed.chunk_tasks import Prep, chunk_stats, prepared
 from nmfcore.results import residual_sums
+from nmfcore.utils.heap import release_freed
 
 #: Bytes of W above which it is scattered to the chunk's worker instead of travelling inside the task.
 INLINE_W_BYTES = 2**20
@@ -151,10 +152,11 @@ class LocalVisits:
         return None
 
     def close(self) -> None:
-        """Drop the chunks read ahead and stop the reader."""
+        """Drop the chunks read ahead, stop the reader and give the freed memory back (:func:`release_freed`)."""
         if self._reader is not None:
             self._reader.shutdown(wait=True, cancel_futures=True)
         self._reader, self._ahead = None, {}
+        release_freed()
 
 
 class ClusterVisits:

@@ -63,6 +63,7 @@ class ChunkedMU:
     def advance(self) -> float:
         """One iteration; returns the loss that became known (of the new iterate, or for β ≠ 2 the old one)."""
         W_shared = self.backend.share(self.W)
+        self.previous = None  # the iterate before this one is not needed again: free its H during the pass
         (H_new,), (terms, loss_in, pen_in, pen_out) = self.backend.run_pass(
             mu_pass, [self.H], (W_shared, self.prep, self.beta, self.step_H, self.penalty_H, self.lagged), 1)
         W_new = self.W.copy()
