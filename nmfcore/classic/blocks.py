@@ -42,6 +42,9 @@ class DataBlock:
         a C-ordered X); missing entries already set to 0.
     mask : ndarray, shape (m_t, n_t), optional
         1 = observed, 0 = missing; the same tile of the mask. Dense X only.
+    XT : csr_matrix, shape (n_t, m_t), optional
+        X's transpose in CSR form, when the caller has it (sparse X only); else it is
+        formed on first use.
 
     Attributes
     ----------
@@ -52,7 +55,8 @@ class DataBlock:
         Machine epsilon of X's dtype, the floor of the multiplicative updates.
     """
 
-    def __init__(self, X: np.ndarray | sp.csr_matrix, mask: np.ndarray | None = None) -> None:
+    def __init__(self, X: np.ndarray | sp.csr_matrix, mask: np.ndarray | None = None,
+                 XT: sp.csr_matrix | None = None) -> None:
         self.sparse = sp.issparse(X)
         if self.sparse and mask is not None:
             raise ValueError("a sparse data block takes no mask; densify X where a mask is given")
@@ -60,6 +64,10 @@ class DataBlock:
             raise ValueError(f"the mask block has shape {mask.shape}, but X's block has {X.shape}")
         self.X, self.mask = X, mask
         self.eps = float(np.finfo(X.dtype).eps)
+        if XT is not None:
+            if not self.sparse or XT.shape != X.shape[::-1]:
+                raise ValueError(f"XT must be the sparse transpose of X, shape {X.shape[::-1]}")
+            self.__dict__["XT"] = XT  # where the cached property below keeps its value
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -38,9 +38,16 @@ INLINE_W_BYTES = 2**20
 
 
 def batch_block(block: DataBlock, cols: slice) -> DataBlock:
-    """The batch ``cols`` of a prepared chunk, as the in-memory solver tiles it (C-ordered or CSR)."""
-    X = block.X[:, cols]
-    return DataBlock(X.tocsr() if block.sparse else np.ascontiguousarray(X))
+    """The batch ``cols`` of a prepared chunk, as the in-memory solver tiles it (C-ordered or CSR).
+
+    A sparse batch is cut from the chunk's transpose (rows of Xᵀ, whose cost is the
+    batch's entries; a column slice of the CSR chunk reads all of the chunk's), and
+    keeps that slice as its own transpose.
+    """
+    if not block.sparse:
+        return DataBlock(np.ascontiguousarray(block.X[:, cols]))
+    XT = block.XT[cols]
+    return DataBlock(XT.T.tocsr(), XT=XT)
 
 
 def chunk_counts(chunk: Any, dtype: np.dtype) -> tuple[tuple[int, int], tuple[float, float]]:
