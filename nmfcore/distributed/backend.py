@@ -276,10 +276,13 @@ class ClusterBackend:
         """As :meth:`LocalBackend.run_pass`; the kept results are futures on the workers."""
         source = self._chunks(data)
         submit = self.client.submit
+        # chunk b's task goes to the worker that keeps chunk b (its H block is there too), so that
+        # neither moves when the scheduler balances the tasks
+        holders = self._placement or [None] * self.n_chunks
         tasks = []
         for b in range(self.n_chunks):
             head = [] if source is None else [source[b]]
-            tasks.append(submit(func, *head, *(h[b] for h in per_chunk), *shared, pure=False))
+            tasks.append(self._submit_near(holders[b], func, *head, *(h[b] for h in per_chunk), *shared))
         kept = [[submit(operator.getitem, t, i, pure=False) for t in tasks] for i in range(n_keep)]
         parts = [submit(operator.getitem, t, n_keep, pure=False) for t in tasks] if n_keep else tasks
         root = self._tree(parts, self._placement or [None] * self.n_chunks)
