@@ -319,9 +319,9 @@ def _spawn_background() -> subprocess.Popen | None:
 def preload(families: Sequence[str] = ("nmf",), *, after: subprocess.Popen | None = None) -> None:
     """Import what a first fit needs and, from a complete cache, load the kernels of ``families``.
 
-    A fresh process pays for its first fit's imports (scikit-learn, whose randomized
-    SVD starts NNDSVD, brings pandas and SciPy's statistics: seconds on two cores) and
-    for loading each kernel signature from the cache. The app calls this in a
+    A fresh process pays for its first fit's imports (numba, SciPy's sparse module, the
+    family's package; and pandas, which the pages' tables and figures import) and for
+    loading each kernel signature from the cache. The app calls this in a
     background thread (:func:`preload_in_background`) once its first page is drawn,
     so that the first Run finds them done. Without a complete cache nothing is fitted
     (that would compile here, holding the GIL for seconds).
@@ -336,7 +336,9 @@ def preload(families: Sequence[str] = ("nmf",), *, after: subprocess.Popen | Non
         A warm-up child (:func:`start_in_background`) to wait for, between the
         imports and the kernels, so that these load from the cache it fills.
     """
-    import sklearn.utils.extmath  # noqa: F401  (NNDSVD's randomized SVD, imported by the first fit)
+    # pandas comes with Streamlit's tables and plotly's figures on first use: imported here, once, it is
+    # never imported by two sessions' threads at the same time (the second can see it half initialised)
+    import pandas  # noqa: F401
 
     from nmfcore.models import APP_FAMILIES, get
 
