@@ -61,4 +61,3 @@ finally:
     # the upload parser's process server starts, and a first fit's modules and kernels load
     _server.warm_parser()
     preload_in_background(delay=_server.AFTER_FIRST_PAGE)
-show_status()  # after the page, so that it reflects what the page just did
