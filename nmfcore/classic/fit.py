@@ -22,9 +22,8 @@ from nmfcore.classic.penalty import Penalty
 from nmfcore.results import NMFResult, relative_error
 from nmfcore.utils.parallel import single_threaded_blas
 from nmfcore.utils.validation import (
-    check_beta,
     check_choice,
-    check_nonnegative_float,
+    check_fit_options,
     check_positive_int,
     check_rank,
     resolve_seed,
@@ -181,16 +180,8 @@ def nmf(
                            random_state=random_state, callback=callback, batch_size=batch_size,
                            forget_factor=forget_factor)
     start = time.perf_counter()
-    beta = check_beta(beta)
-    max_iter = check_positive_int(max_iter, "max_iter", minimum=0)
-    tol = check_nonnegative_float(tol, "tol")
-    alpha_W = check_nonnegative_float(alpha_W, "alpha_W")
-    alpha_H = check_nonnegative_float(alpha_H, "alpha_H")
-    l1_ratio = check_nonnegative_float(l1_ratio, "l1_ratio")
-    if l1_ratio > 1:
-        raise ValueError(f"l1_ratio must be in [0, 1], got {l1_ratio}")
-    if callback is not None and not callable(callback):
-        raise ValueError("callback must be callable as callback(iteration, W, H, loss)")
+    beta, max_iter, tol, alpha_W, alpha_H, l1_ratio = check_fit_options(beta, max_iter, tol, alpha_W, alpha_H,
+                                                                       l1_ratio, callback)
     if solver == "online":
         if mask is not None:
             raise ValueError("solver='online' does not support mask; use solver='relaxed-mu', 'mu' or 'auto'")

@@ -32,9 +32,8 @@ from nmfcore.distributed.online import fit_online
 from nmfcore.distributed.solvers import ChunkedHALS, ChunkedMU
 from nmfcore.results import NMFResult, relative_error_from_sums
 from nmfcore.utils.validation import (
-    check_beta,
     check_choice,
-    check_nonnegative_float,
+    check_fit_options,
     check_positive_int,
     check_rank,
     resolve_seed,
@@ -158,16 +157,8 @@ def fit_chunked(
     if batch_size is not None or forget_factor is not None:
         raise ValueError(f"batch_size and forget_factor are options of solver='online', not of solver={solver!r}")
     start = time.perf_counter()
-    beta = check_beta(beta)
-    max_iter = check_positive_int(max_iter, "max_iter", minimum=0)
-    tol = check_nonnegative_float(tol, "tol")
-    alpha_W = check_nonnegative_float(alpha_W, "alpha_W")
-    alpha_H = check_nonnegative_float(alpha_H, "alpha_H")
-    l1_ratio = check_nonnegative_float(l1_ratio, "l1_ratio")
-    if l1_ratio > 1:
-        raise ValueError(f"l1_ratio must be in [0, 1], got {l1_ratio}")
-    if callback is not None and not callable(callback):
-        raise ValueError("callback must be callable as callback(iteration, W, H, loss)")
+    beta, max_iter, tol, alpha_W, alpha_H, l1_ratio = check_fit_options(beta, max_iter, tol, alpha_W, alpha_H,
+                                                                       l1_ratio, callback)
     checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
     if persist not in (True, False, "auto"):
         raise ValueError(f"persist must be True, False or 'auto', got {persist!r}")

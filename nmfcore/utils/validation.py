@@ -258,3 +258,26 @@ def reject_renamed(function: str, given: dict[str, Any], renamed: dict[str, str]
             new = renamed[name]
             raise TypeError(f"{function}'s {name} was renamed {new}; pass {new}={value!r}")
         raise TypeError(f"{function}() got an unexpected keyword argument {name!r}")
+
+
+def check_fit_options(beta: float | str, max_iter: Any, tol: Any, alpha_W: Any, alpha_H: Any, l1_ratio: Any,
+                      callback: Any) -> tuple[float, int, float, float, float, float]:
+    """The options every classic fit takes, checked: (β, max_iter, tol, alpha_W, alpha_H, l1_ratio).
+
+    Raises
+    ------
+    ValueError
+        An unknown β, a negative count or penalty, l1_ratio outside [0, 1], or a
+        callback that cannot be called.
+    """
+    beta = check_beta(beta)
+    max_iter = check_positive_int(max_iter, "max_iter", minimum=0)
+    tol = check_nonnegative_float(tol, "tol")
+    alpha_W = check_nonnegative_float(alpha_W, "alpha_W")
+    alpha_H = check_nonnegative_float(alpha_H, "alpha_H")
+    l1_ratio = check_nonnegative_float(l1_ratio, "l1_ratio")
+    if l1_ratio > 1:
+        raise ValueError(f"l1_ratio must be in [0, 1], got {l1_ratio}")
+    if callback is not None and not callable(callback):
+        raise ValueError("callback must be callable as callback(iteration, W, H, loss)")
+    return beta, max_iter, tol, alpha_W, alpha_H, l1_ratio
