@@ -45,8 +45,9 @@ def leading_svd(
     normalised by LU on both sides (as scikit-learn does), an orthonormal basis by QR,
     then the SVD of the small k x n projection, in X's precision (SciPy's LU and SVD). These
     are the settings nmfcore called scikit-learn's ``randomized_svd`` with; doing it here
-    with NumPy and SciPy spares a first fit the 0.9 s of importing scikit-learn, and
-    the chunked start (:mod:`nmfcore.distributed.init`) runs the same steps over chunks.
+    with NumPy and SciPy spares a first fit the 0.9 s of importing scikit-learn. The
+    chunked start (:mod:`nmfcore.distributed.init`) shares its oversampling and signs, with
+    fewer power iterations, each one pass over the chunks.
 
     Returns
     -------
@@ -55,12 +56,12 @@ def leading_svd(
     Vt : ndarray, shape (r, n)
         Signs as :func:`flip_signs` chooses them.
     """
+    from scipy.linalg import lu, svd  # loaded already by numba's first kernel
+
     m, n = X.shape
     k = min(rank + OVERSAMPLE, m, n)
     # in X's precision: a float64 sketch would make SciPy copy a float32 X to float64 at every product
     dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
-    from scipy.linalg import lu, svd  # loaded already by numba's first kernel
-
     Q = np.random.default_rng(int(rng.integers(0, 2**31 - 1))).standard_normal((n, k)).astype(dtype)
     for _ in range(POWER_ITERATIONS):
         # LU keeps the columns apart between products at a fraction of QR's cost on the n side

@@ -37,7 +37,9 @@ from nmfcore.utils.validation import check_dtype, check_positive_int, resolve_se
 __all__ = ["LAZY_OPTIONS", "LAZY_SUFFIXES", "MAX_DENSE_CHUNK_BYTES", "TARGET_CHUNK_BYTES", "as_item_chunks",
            "check_lazy", "chunk_items_for", "lazy_problem", "open_lazy", "subsample_items"]
 
-#: Default memory of one chunk's stored data (values and indices for sparse storage).
+#: Default memory of one chunk's stored data (values and indices for sparse storage). A fit's
+#: thread holds a chunk, its prepared copy and its transpose: at 64 MiB, two threads took a
+#: 2 M-cell fit past 1 GiB.
 TARGET_CHUNK_BYTES = 32 * 2**20
 #: Most memory a chunk may take once dense (m x n_t in its dtype), the size of the
 #: dense products a fit may form per chunk.

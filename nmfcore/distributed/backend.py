@@ -285,7 +285,7 @@ class ClusterBackend:
             tasks.append(self._submit_near(holders[b], func, *head, *(h[b] for h in per_chunk), *shared))
         kept = [[submit(operator.getitem, t, i, pure=False) for t in tasks] for i in range(n_keep)]
         parts = [submit(operator.getitem, t, n_keep, pure=False) for t in tasks] if n_keep else tasks
-        root = self._tree(parts, self._placement or [None] * self.n_chunks)
+        root = self._tree(parts, holders)
         value = self._wait([root, *(f for row in kept for f in row)], func.__name__, result=root)
         return kept, value
 

@@ -26,7 +26,7 @@ from nmfcore.distributed import checkpoint as checkpoints
 from nmfcore.distributed.backend import WorkerLostError
 from nmfcore.distributed.chunk_tasks import Prep, chunk_stats, rescaled, row_squares
 from nmfcore.distributed.connect import backend_for
-from nmfcore.distributed.init import plan_sketch, sketched, start_point
+from nmfcore.distributed.init import plan_sketch, start_point, statistics_pass
 from nmfcore.distributed.memory import USABLE_FRACTION, WORKER_BASELINE_BYTES, check_worker_memory, chunk_bytes
 from nmfcore.distributed.online import fit_online
 from nmfcore.distributed.solvers import ChunkedHALS, ChunkedMU
@@ -190,12 +190,7 @@ def fit_chunked(
                             held_bytes=held, baseline=baseline, where=_where(backend))
 
     plan = plan_sketch(init, rank, (m, n), backend.n_chunks, rng)
-    if plan is None:
-        (counts,), (x_sum, x_sq_raw, row_sums) = backend.run_pass(_stats, [], (dtype,), 1, data="raw")
-        sketch = None
-    else:
-        (counts,), (x_sum, x_sq_raw, row_sums, sketch) = backend.run_pass(
-            sketched, [plan.seeds], (_stats, plan.k, dtype), 1, data="raw")
+    counts, (x_sum, x_sq_raw, row_sums), sketch = statistics_pass(backend, _stats, (dtype,), plan)
     counts = backend.gather(counts)
     stored = [c[0] for c in counts]
     if x_sum == 0:

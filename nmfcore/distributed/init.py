@@ -54,11 +54,25 @@ def plan_sketch(init: Any, rank: int, shape: tuple[int, int], n_chunks: int,
     return SketchPlan(min(rank + OVERSAMPLE, *shape), seeds)
 
 
-def sketched(chunk: Any, seed: int, stats: Callable[..., tuple[Any, tuple]], k: int, *args: Any) -> tuple[Any, tuple]:
+def _sketched(chunk: Any, seed: int, stats: Callable[..., tuple[Any, tuple]], k: int, *args: Any) -> tuple[Any, tuple]:
     """``stats(chunk, *args)`` with X_b Ω_b (m x k, raw units) appended to its summed part."""
     kept, part = stats(chunk, *args)
     omega = np.random.default_rng(seed).standard_normal((chunk.shape[1], k))
     return kept, (*part, np.asarray(chunk @ omega, dtype=np.float64))
+
+
+def statistics_pass(backend: Any, stats: Callable[..., tuple[Any, tuple]], args: tuple,
+                    plan: SketchPlan | None) -> tuple[list[Any], tuple, np.ndarray | None]:
+    """The fit's first pass, ``stats(chunk, *args)`` on X's raw chunks, with the start's sketch if ``plan`` asks.
+
+    ``stats`` returns a per-chunk value and a tuple of parts to sum. Returns the
+    per-chunk values, the summed parts, and X Ω (m x k, raw units) or None.
+    """
+    if plan is None:
+        (kept,), part = backend.run_pass(stats, [], args, 1, data="raw")
+        return kept, part, None
+    (kept,), (*part, sketch) = backend.run_pass(_sketched, [plan.seeds], (stats, plan.k, *args), 1, data="raw")
+    return kept, tuple(part), sketch
 
 
 def random_block(seed: int, shape: tuple[int, int], scale: float, dtype: np.dtype) -> np.ndarray:
@@ -113,7 +127,7 @@ def chunked_svd(backend: Any, rank: int, prep: Prep, scale: float,
     Parameters
     ----------
     sketch : ndarray, shape (m, k)
-        X Ω in X's units, from the statistics pass (:func:`sketched`).
+        X Ω in X's units, from the statistics pass (:func:`statistics_pass`).
 
     Returns
     -------
@@ -184,7 +198,7 @@ def start_point(backend: Any, X: Any, rank: int, init: Any, chosen: str, rng: np
                 prep: Prep, x_sum: float, sketch: np.ndarray | None = None) -> tuple[np.ndarray, list[Any], str]:
     """W and the H blocks of the start point in the fit's units (/ √s), lifted off zero for MU.
 
-    ``sketch`` is X Ω from the statistics pass, for the NNDSVD variants (:func:`plan_sketch`).
+    ``sketch`` is X Ω from the statistics pass, for the NNDSVD variants (:func:`statistics_pass`).
     """
     m, n = X.shape
     dtype = prep.dtype

@@ -36,7 +36,7 @@ from nmfcore.classic.penalty import Penalty
 from nmfcore.data.lazy import as_item_chunks
 from nmfcore.distributed.chunk_tasks import Prep, rescaled
 from nmfcore.distributed.connect import backend_for
-from nmfcore.distributed.init import SketchPlan, plan_sketch, sketched, start_point
+from nmfcore.distributed.init import SketchPlan, plan_sketch, start_point, statistics_pass
 from nmfcore.distributed.memory import USABLE_FRACTION, WORKER_BASELINE_BYTES, check_worker_memory, chunk_bytes
 from nmfcore.distributed.online_tasks import ClusterVisits, LocalVisits, chunk_counts, objective_pass
 from nmfcore.results import NMFResult, relative_error_from_sums
@@ -272,12 +272,7 @@ def _memory_plan(backend: Any, X: Any, rank: int, beta: float, limit: int, worke
     check = dict(threads=tasks, beta=beta, held_bytes=held, baseline=baseline, where=where)
     if not sparse:  # known before reading anything
         check_worker_memory((m, max(widths)), None, rank, dtype, limit, **check)
-    if plan is None:
-        (counts,), (x_sum, _) = backend.run_pass(chunk_counts, [], (dtype,), 1, data="raw")
-        sketch = None
-    else:
-        (counts,), (x_sum, _, sketch) = backend.run_pass(sketched, [plan.seeds], (chunk_counts, plan.k, dtype), 1,
-                                                         data="raw")
+    counts, (x_sum, _), sketch = statistics_pass(backend, chunk_counts, (dtype,), plan)
     counts = backend.gather(counts)
     if x_sum == 0:
         raise ValueError("X is all zeros; there is nothing to factorise")
