@@ -180,7 +180,8 @@ def _nav(driver, title: str) -> None:
 def _set_number(driver, label: str, value: int) -> None:
     from selenium.webdriver.common.keys import Keys
 
-    field = driver.find_element("css selector", f'input[aria-label="{label}"]')
+    # the page draws its widgets one after another: a label above may show before this field does
+    field = _wait_element(driver, f'input[aria-label="{label}"]')
     field.send_keys(Keys.CONTROL, "a")
     field.send_keys(str(value), Keys.ENTER)
     time.sleep(0.5)
