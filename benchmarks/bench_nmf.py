@@ -5,24 +5,26 @@ runs budgets of 100, 200, 300, 500 and 1000 iterations with no early stop, and
 once with its default ``tol`` (1e-4, at most 1000 iterations). For each of its
 final losses, nmfcore's default solver runs ``nmfcore.nmf(..., max_iter=k,
 tol=0)`` with k the first iteration at which it reaches that loss (to a relative
-1e-9; found once from a probe run), and the whole call is timed, as a user pays
-it, two ways:
+1e-9; found once from a probe run). Both libraries are timed, as a user pays
+for them, two ways:
 
 - **fresh**: the first fit in a fresh process (one subprocess per measurement,
-  after ``import nmfcore``, which is lazy; numba's compile cache warm, as after
-  ``python -m nmfcore.warmup``; Python's bytecode cache on, as in any install);
-- **warm**: in this process, kernels loaded.
+  NumPy and SciPy loaded and the data read; the time runs from the library's
+  import statement, ``import nmfcore`` or ``from sklearn.decomposition import
+  NMF``, to the fit's return, so each pays for what it loads; numba's compile
+  cache warm, as after ``python -m nmfcore.warmup``; Python's bytecode cache on,
+  as in any install);
+- **warm**: in this process, imported and kernels loaded.
 
 Each is the fastest of ``--repeats`` (3) runs, interleaved with scikit-learn's
-runs so that a busy spell of a shared machine does not fall on one side only.
-scikit-learn's time is that of its fastest run in this process (its first fit in a
-fresh process is no faster), and serves both columns.
+runs so that a busy spell of a shared machine does not fall on one side only
+(scikit-learn's runs of over 30 s, classic4's, run once). The last column sets
+nmfcore's fresh time against scikit-learn's warm one, the comparison least
+favourable to nmfcore.
 
-scikit-learn's time and factors at budget k come from one run of the largest
-budget: the factors and the clock are read when iteration k + 1 begins (a wrapper
-around the update function that
-``sklearn.decomposition._nmf`` calls first in an iteration), which is the state a
-run of k iterations with ``tol=0`` returns, less its last few lines.
+scikit-learn's times and factors at every budget come from one run of the
+largest budget (``benchmarks/sklearn_budgets.py``, which is also the fresh
+process's script).
 
 Printed per case as well: nmfcore's median time per iteration beside that of its
 floor, the matrix products the iteration cannot avoid (``floor_*`` below) with
@@ -54,8 +56,6 @@ import numba
 import numpy as np
 import scipy.io
 import scipy.sparse as sp
-from sklearn.decomposition import NMF as SklearnNMF
-from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_info
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -63,6 +63,7 @@ import nmfcore  # noqa: E402
 from nmfcore.utils.parallel import block_count, blocks, run_tasks, single_threaded_blas  # noqa: E402
 from nmfcore.classic.fit import choose_solver  # noqa: E402
 from nmfcore.classic.products import sampled_product  # noqa: E402
+from sklearn_budgets import run_budgets  # noqa: E402  (benchmarks/, this script's folder)
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
@@ -234,55 +235,26 @@ def blas_limited() -> bool:
 
 # -- scikit-learn, every budget from one run ---------------------------------
 
-# the function each scikit-learn solver calls first in an iteration (W's update, in its orientation)
-_FIRST_UPDATE = {"cd": "_update_coordinate_descent", "mu": "_multiplicative_update_w"}
-
 
 def sklearn_budgets(Xt, W0, H0, beta, solver, budgets, tol=0.0):
-    """Run scikit-learn once for ``max(budgets)`` iterations; its time and loss at each budget.
+    """scikit-learn's time and loss at each budget, from one run in this process.
 
-    Returns ``{budget: (seconds, loss)}``, and with ``tol`` > 0 the run stops as
-    scikit-learn decides; then the one entry is keyed by the iteration count it ran.
+    Returns ``{budget: (seconds, loss)}`` (see :func:`sklearn_budgets.run_budgets`;
+    with ``tol`` > 0, one entry keyed by the iterations it ran).
     """
-    module = sys.modules[SklearnNMF.__module__]
-    name = _FIRST_UPDATE[solver]
-    original = getattr(module, name)
-    calls, seen, start = [0], {}, [0.0]
-    wanted = set(budgets)
-
-    def observed(X, W, H, *args, **kwargs):
-        # cd calls it twice an iteration (W, then H with X's transpose): only the W call counts
-        if solver == "mu" or calls[0] % 2 == 0:
-            done = calls[0] // (2 if solver == "cd" else 1)
-            if done in wanted:
-                elapsed = time.perf_counter() - start[0]
-                seen[done] = (elapsed, W.copy(), H.copy())  # sklearn's W (n x r) and H (r x m), or Ht
-        calls[0] += 1
-        return original(X, W, H, *args, **kwargs)
-
-    model = SklearnNMF(W0.shape[1], beta_loss=beta, solver=solver, init="custom", max_iter=max(budgets), tol=tol)
-    setattr(module, name, observed)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            start[0] = time.perf_counter()
-            coef = model.fit_transform(Xt, W=H0.T.copy(), H=W0.T.copy())
-            total = time.perf_counter() - start[0]
-    finally:
-        setattr(module, name, original)
     X = Xt.T
-    final = (total, nmfcore.beta_divergence(X, model.components_.T, coef.T, beta))
-    if tol > 0:
-        return {model.n_iter_: final}
-    out = {}
-    for k in budgets:
-        if k == max(budgets):
-            out[k] = final
-        else:
-            elapsed, W, H = seen[k]
-            H = H.T if solver == "cd" else H  # cd works on Ht
-            out[k] = (elapsed, nmfcore.beta_divergence(X, H.T, W.T, beta))
-    return out
+    return {k: (seconds, nmfcore.beta_divergence(X, W, H, beta))
+            for k, (seconds, W, H) in run_budgets(Xt, W0, H0, beta, solver, budgets, tol).items()}
+
+
+def fresh_sklearn(folder: str, beta: float, solver: str, budgets, tol: float, sparse: bool) -> dict:
+    """Seconds to each budget of scikit-learn's first fit in a fresh process, its import included."""
+    out = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("sklearn_budgets.py")), folder, str(beta), solver,
+         ",".join(map(str, budgets)), str(tol), "sparse" if sparse else "dense"],
+        check=True, capture_output=True, text=True, env=_fresh_env(),
+    )
+    return {int(k): v for k, v in json.loads(out.stdout.strip().splitlines()[-1]).items()}
 
 
 # -- nmfcore, warm and in a fresh process ------------------------------------
@@ -293,20 +265,24 @@ import numpy as np, scipy.sparse as sp
 folder, solver, beta, max_iter = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
 X = sp.load_npz(folder + "/X.npz") if sys.argv[5] == "sparse" else np.load(folder + "/X.npy")
 start = np.load(folder + "/init.npz")
-import nmfcore
 t = time.perf_counter()
+import nmfcore
 result = nmfcore.nmf(X, start["W"].shape[1], beta=beta, solver=solver, init=(start["W"], start["H"]),
                      max_iter=max_iter, tol=0)
 print(json.dumps({"time": time.perf_counter() - t, "loss": float(result.loss[-1])}))
 """
 
 
+def _fresh_env() -> dict:
+    """This process's environment, with Python's bytecode cache on, as in any install."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def fresh_fit(folder: str, solver: str, beta: float, max_iter: int, sparse: bool) -> tuple[float, float]:
     """Seconds and final loss of ``nmfcore.nmf`` as the first fit of a fresh Python process."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     out = subprocess.run(
         [sys.executable, "-c", _FRESH_FIT, folder, solver, str(beta), str(max_iter), "sparse" if sparse else "dense"],
-        check=True, capture_output=True, text=True, env=env, cwd=Path(__file__).resolve().parents[1],
+        check=True, capture_output=True, text=True, env=_fresh_env(), cwd=Path(__file__).resolve().parents[1],
     )
     answer = json.loads(out.stdout.strip().splitlines()[-1])
     return answer["time"], answer["loss"]
@@ -328,14 +304,16 @@ def run_case(name, X, rank, beta, sk_solver, floor_fn, budgets, repeats, folder)
     """The sweep of one case: rows per budget (and the tol row), and the per-iteration row."""
     W0, H0 = nmfcore.initialize(X, rank, "nndsvda", random_state=0)
     sparse = sp.issparse(X)
+    Xt = X.T.tocsr() if sparse else np.ascontiguousarray(X.T)
     if sparse:
         sp.save_npz(f"{folder}/X.npz", X)
+        sp.save_npz(f"{folder}/Xt.npz", Xt)
     else:
         np.save(f"{folder}/X.npy", X)
+        np.save(f"{folder}/Xt.npy", Xt)
     np.savez(f"{folder}/init.npz", W=W0, H=H0)
-    Xt = X.T.tocsr() if sparse else np.ascontiguousarray(X.T)
     solver = choose_solver("auto", beta)
-    sk = {}  # label -> [fastest seconds, loss, iterations]
+    sk = {}  # label -> [fastest seconds in this process, loss, iterations, fastest seconds in a fresh one]
     ours: dict = {}  # label -> [iterations, warm best, fresh best, final loss]
     sk_slow = False
     for rep in range(repeats):
@@ -344,13 +322,15 @@ def run_case(name, X, rank, beta, sk_solver, floor_fn, budgets, repeats, folder)
                 run_start = time.perf_counter()
                 got = sklearn_budgets(Xt, W0, H0, beta, sk_solver, budgets, tol)
                 sk_slow = sk_slow or time.perf_counter() - run_start > 30  # once is enough for long runs
+                fresh = fresh_sklearn(folder, beta, sk_solver, budgets, tol, sparse)
                 for k, (seconds, loss) in got.items():
                     label = k if labels is not None else "tol"
-                    entry = sk.setdefault(label, [np.inf, loss, k])
+                    entry = sk.setdefault(label, [np.inf, loss, k, np.inf])
                     entry[0] = min(entry[0], seconds)
+                    entry[3] = min(entry[3], fresh[k])
         if rep == 0:  # the iterations nmfcore needs for each of scikit-learn's losses
             probe = nmfcore.nmf(X, rank, beta=beta, solver=solver, init=(W0, H0), max_iter=max(budgets), tol=0)
-            for label, (_, loss, _) in sk.items():
+            for label, (_, loss, _, _) in sk.items():
                 ours[label] = [_first_reach(probe.loss, loss), np.inf, np.inf, np.nan]
         for label, entry in ours.items():
             k = entry[0]
@@ -361,11 +341,11 @@ def run_case(name, X, rank, beta, sk_solver, floor_fn, budgets, repeats, folder)
             seconds, loss = fresh_fit(folder, solver, beta, k, sparse)
             entry[2] = min(entry[2], seconds)
     rows = []
-    for label, (sk_time, sk_loss, sk_iters) in sk.items():
+    for label, (sk_time, sk_loss, sk_iters, sk_fresh) in sk.items():
         k, warm, fresh, loss = ours[label]
         rows.append({
             "case": name, "solver": solver, "budget": label, "sk_iters": sk_iters, "sk_time": sk_time,
-            "sk_loss": sk_loss, "iters": k, "warm": warm, "fresh": fresh, "loss": loss,
+            "sk_fresh": sk_fresh, "sk_loss": sk_loss, "iters": k, "warm": warm, "fresh": fresh, "loss": loss,
         })
     products = floor_fn(X, probe.W, probe.H)
     per_iter = []
@@ -407,18 +387,20 @@ def main() -> None:
           f"numpy {np.__version__}, scikit-learn {__import__('sklearn').__version__}, fastest of "
           f"{args.repeats} interleaved runs; {time.perf_counter() - began:.0f} s, load average "
           f"{' '.join(f'{v:.1f}' for v in os.getloadavg())} at the end\n")
-    print("| case | sklearn budget | sklearn time (s) | sklearn final loss | nmfcore solver | nmfcore iterations "
-          "| nmfcore fresh process (s) | speed-up fresh | nmfcore warm (s) | speed-up warm |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| case | sklearn budget | sklearn final loss | nmfcore solver | nmfcore iterations "
+          "| sklearn fresh process (s) | nmfcore fresh process (s) | speed-up fresh "
+          "| sklearn warm (s) | nmfcore warm (s) | speed-up warm | nmfcore fresh against sklearn warm |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         budget = f"tol=1e-4 ({r['sk_iters']} it.)" if r["budget"] == "tol" else str(r["budget"])
+        head = (f"| {r['case']} | {budget} | {r['sk_loss']:.6g} | {r['solver']} ")
         if r["iters"] is None:
-            print(f"| {r['case']} | {budget} | {r['sk_time']:.2f} | {r['sk_loss']:.6g} | {r['solver']} "
-                  f"| not reached in {max(budgets)} | – | – | – | – |")
+            print(f"{head}| not reached in {max(budgets)} | {r['sk_fresh']:.2f} | – | – | {r['sk_time']:.2f} "
+                  "| – | – | – |")
             continue
-        print(f"| {r['case']} | {budget} | {r['sk_time']:.2f} | {r['sk_loss']:.6g} | {r['solver']} | {r['iters']} "
-              f"| {r['fresh']:.2f} | {r['sk_time'] / r['fresh']:.2f}x | {r['warm']:.2f} "
-              f"| {r['sk_time'] / r['warm']:.2f}x |")
+        print(f"{head}| {r['iters']} | {r['sk_fresh']:.2f} | {r['fresh']:.2f} | {r['sk_fresh'] / r['fresh']:.2f}x "
+              f"| {r['sk_time']:.2f} | {r['warm']:.2f} | {r['sk_time'] / r['warm']:.2f}x "
+              f"| {r['sk_time'] / r['fresh']:.2f}x |")
     print("\nTime per iteration (median of 120, continuing from 20 iterations) beside the matrix-product floor, "
           "and the floor's products in blocks on threads against multithreaded BLAS (best of 9 each):\n")
     print("| case | nmfcore solver | nmfcore s/iter | sklearn s/iter | floor s/iter | nmfcore / floor "
