@@ -10,7 +10,7 @@ import streamlit as st
 
 from nmfcore.app.text import literal
 from nmfcore.warmup import preload_in_background, start_in_background
-from pages import _server, _state
+from pages import _scan, _server, _state
 
 HERE = Path(__file__).resolve().parent
 
@@ -47,9 +47,10 @@ def show_status() -> None:
         ds = _state.dataset()
         st.caption(f"Data: {literal(_state.dataset_label())}" if ds is not None else "Data: none loaded")
         st.caption(f"Results kept: {len(_state.results())}")
-        running = _state.job()
-        if running is not None and not running.finished:
-            st.caption(f"Fit running: {literal(running.name)}")
+        for job, what in ((_state.job(), "Fit"), (_scan.job(), "Rank scan")):
+            if job is not None and not job.finished:
+                waiting = job.progress().state == "pending"
+                st.caption(f"{what} {'queued' if waiting else 'running'}: {literal(job.name)}")
 
 
 show_status()  # before the page: a page that stops early (no data yet) still has it

@@ -19,6 +19,7 @@ from nmfcore.app.queue import QueueRefusal
 from nmfcore.app.text import literal
 from nmfcore.app.views import MAX_DENSIFY_BYTES, dense_copy_bytes, result_rows
 from pages import _state
+from pages._queued import queued_notice
 
 FAMILIES = {models.get(name).label: models.get(name) for name in models.APP_FAMILIES}
 BETAS = {"Frobenius (β = 2)": 2.0, "β = 3/2": 1.5, "Kullback–Leibler (β = 1)": 1.0,
@@ -139,12 +140,7 @@ def _pnmf_params(defaults: dict[str, Any], limit: int) -> dict[str, Any]:
 
 
 def _queued(place) -> None:
-    position, status = place
-    st.info(f"Queued: position {position} of {status.queued}. {status.running} of the server's "
-            f"{status.max_running} fit slots are busy; yours starts when one frees up.",
-            icon=":material/hourglass_top:")
-    if st.button("Cancel", key="cancel_fit", icon=":material/cancel:",
-                 help="Take this fit out of the queue; nothing is run or kept."):
+    if queued_notice(place, "yours", "cancel_fit"):
         _state.cancel_job()
         st.rerun()
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import scipy.sparse as sp
 import streamlit as st
 
 from nmfcore import plot
+from nmfcore.app.cost import format_seconds
 from nmfcore.app.lessons import planted_example
 from nmfcore.app.presets import default_params
+from nmfcore.app.queue import QueueRefusal
+from nmfcore.app.scan import estimate_scan, scan_job
 from nmfcore.app.text import literal
 from nmfcore.app.views import alignment_table, rank_range, score_rows
-from nmfcore.judge import compare_results, rank_scan, score_result
-from pages import _state
+from nmfcore.judge import compare_results, score_result
+from pages import _scan, _state
+from pages._queued import queued_notice
 
 PLANTED = "planted rank-4 example"
 PLANTED_RANK = 4
@@ -19,6 +24,10 @@ PLANTED_RANK = 4
 def _data_choice() -> tuple[str, object, object]:
     """Name, X, and the data set (None for the planted example)."""
     session = _state.dataset()
+    if session is not None and session.is_lazy:
+        st.caption("The data set loaded now is read lazily from disk. A rank scan fits its data many "
+                   "times over, in memory, so it scans only data held in memory (here, the planted example).")
+        session = None
     options = [_state.dataset_label() or "current data set"] if session is not None else []
     options.append(PLANTED)
     choice = st.radio("data", options, key="rank_data", horizontal=True, format_func=literal)
@@ -27,7 +36,41 @@ def _data_choice() -> tuple[str, object, object]:
     return choice, session.X, session
 
 
+def _scan_panel() -> None:
+    """The scan's place in the queue or its progress, redrawn every half second while it runs."""
+    job = _scan.job()
+    if job is None:
+        return
+
+    @st.fragment(run_every=None if job.finished else 0.5)
+    def _panel() -> None:
+        current = _scan.job()
+        snap = current.progress()
+        if snap.finished and not current.meta.get("harvested", True):
+            _scan.harvest()
+            st.rerun()
+        place = _scan.place()
+        if place is not None:
+            if queued_notice(place, "the scan", "cancel_scan"):
+                _scan.cancel()
+                st.rerun()
+        elif not snap.finished:
+            eta = "…" if snap.eta is None else format_seconds(snap.eta)
+            st.progress(snap.fraction, text=f"{literal(current.name)}: fit {snap.iteration} of {snap.max_iter} · "
+                                            f"ETA {eta}")
+            if current.stopping:
+                st.caption("Stopping after the fit that is running; the ranks finished are kept.")
+            elif st.button("Stop", key="stop_scan", icon=":material/stop_circle:",
+                           help="End the scan after the fit that is running and show the ranks finished."):
+                _scan.cancel()
+                st.rerun(scope="fragment")
+            st.caption("You can use the other pages while this runs.")
+
+    _panel()
+
+
 def rank_section() -> None:
+    _scan.harvest()
     st.header("Choose a rank")
     st.markdown(
         "For each rank, NMF is run from several random starts. A good rank gives runs that "
@@ -52,13 +95,21 @@ def rank_section() -> None:
     n_runs = c2.slider("runs per rank", 3, 20, 6, key="rank_runs")
     beta = c3.selectbox("loss", ("frobenius", "kullback-leibler", "itakura-saito"), key="rank_beta")
     max_iter = c4.slider("iterations per run", 20, 500, 100, step=20, key="rank_iter")
+    ranks = range(low, high + 1)
+    estimate = estimate_scan(X.shape, ranks, n_runs=n_runs, beta=beta, max_iter=max_iter,
+                             nnz=X.nnz if sp.issparse(X) else None, dtype=X.dtype)
+    st.caption(f"{len(ranks) * n_runs} fits, estimated before running (order of magnitude): "
+               f"{estimate.summary()}. They run in the server's queue of fits, as the Model page's do.")
     if st.button("Run rank scan", key="rank_run", type="primary"):
-        bar = st.progress(0.0, text="fitting")
-        _state.set_rank_scan(name, rank_scan(
-            X, range(low, high + 1), n_runs=n_runs, beta=beta, max_iter=max_iter, random_state=0,
-            callback=lambda done, total: bar.progress(done / total, text=f"fit {done} of {total}"),
-        ))
-        bar.empty()
+        try:
+            _scan.start(scan_job(X, ranks, n_runs=n_runs, beta=beta, max_iter=max_iter, random_state=0,
+                                 name=f"rank scan of {name}"), name, estimate.memory_bytes)
+        except QueueRefusal as refusal:
+            st.error(literal(refusal))
+    _scan_panel()
+    note = _scan.message()
+    if note is not None:
+        getattr(st, note[0])(note[1])
     scan = _state.rank_scan(name)
     if scan is None:
         st.info("Run the scan to see error, sparsity and stability against the rank.")

@@ -2,7 +2,8 @@
 
 Modules: :mod:`~nmfcore.app.jobs` (background fits of registry families, with progress
 and a clean stop), :mod:`~nmfcore.app.queue` (the server's one queue of fits: slots,
-order, memory budget, gone sessions), :mod:`~nmfcore.app.limits` (the server's limits
+order, memory budget, gone sessions), :mod:`~nmfcore.app.scan` (a rank scan as a queued
+job, and its cost), :mod:`~nmfcore.app.limits` (the server's limits
 from ``NMFCORE_*`` variables), :mod:`~nmfcore.app.cost` (memory and time before a fit),
 :mod:`~nmfcore.app.presets` (per-kind defaults over the registry's),
 :mod:`~nmfcore.app.inputs` (typed parameters), :mod:`~nmfcore.app.sources` (loading what

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import threading
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import nmfcore
+from nmfcore.app.jobs import FitJob
 from _app_helpers import APP, TIMEOUT, charts, fit_from_model_page, load_sample_page, no_exception
 
 
@@ -174,3 +177,24 @@ def test_python_snippet_on_the_export_page_reruns_the_fit():
     original = at.session_state["results"][name]
     for mine, theirs in zip(namespace["result"].layers(), original.layers()):
         np.testing.assert_allclose(mine.W, theirs.W, rtol=1e-6, atol=1e-10)
+
+
+def test_sidebar_says_whether_the_fit_and_the_rank_scan_are_queued_or_running():
+    gate = threading.Event()
+
+    def gated(X, rank, *, max_iter, callback):
+        gate.wait(30)
+        return SimpleNamespace(stopped=False)
+
+    running = FitJob(gated, None, 2, max_iter=5, name="first fit").start()
+    queued = FitJob(gated, None, 2, max_iter=5, name="the scan")  # the queue has not started it
+    try:
+        at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+        at.session_state["job"], at.session_state["scan_job"] = running, queued
+        at.run()
+        no_exception(at)
+        captions = [c.value for c in at.sidebar.caption]
+        assert "Fit running: first fit" in captions and "Rank scan queued: the scan" in captions
+    finally:
+        gate.set()
+    assert running.wait(30) is not None

@@ -77,18 +77,52 @@ def _rank_page():
     return at
 
 
+def _run_scan(at):
+    """Click "Run rank scan", wait for the queued scan job, and rerun to show it."""
+    at.button(key="rank_run").click().run()
+    assert not at.exception
+    job = at.session_state["scan_job"]
+    assert job.wait(120) is not None, job.progress().error
+    at.run()
+
+
 def test_rank_page_scans_the_planted_example_and_marks_rank_4():
     at = _rank_page()
     assert not at.exception
     assert not at.metric  # nothing until the scan runs
     at.slider(key="rank_runs").set_value(4).run()
-    at.button(key="rank_run").click().run()
+    assert any("24 fits, estimated before running" in c.value for c in at.caption)
+    _run_scan(at)
     assert not at.exception
     metrics = _metrics(at)
     assert metrics["suggested rank"] == "4"
     assert metrics["by cophenetic correlation"] == "4" and metrics["by silhouette"] == "4"
     at.button(key="rank_keep_button").click().run()
     assert list(at.session_state["results"]) == ["nmf · r=4 · rank scan of planted rank-4 example"]
+
+
+def test_rank_page_scan_is_queued_refuses_a_second_and_stops_keeping_the_ranks_done():
+    at = _rank_page()
+    at.slider(key="rank_runs").set_value(20).run()
+    at.slider(key="rank_iter").set_value(500).run()
+    at.button(key="rank_run").click().run()
+    job = at.session_state["scan_job"]
+    assert job.max_iter == 6 * 20 and not at.error
+    at.button(key="rank_run").click().run()  # the session's one fit is this scan
+    assert any("one fit per session" in e.value for e in at.error)
+    assert at.session_state["scan_job"] is job
+    at.button(key="stop_scan").click().run()
+    assert job.wait(120) is not None
+    at.run()
+    assert not at.exception
+    scan = job.result
+    assert scan.stopped and job.progress().iteration < job.max_iter
+    shown = [i.value for i in at.info]
+    if scan.ranks.size:
+        assert any(text.startswith("Stopped: the scan shows the ranks it finished") for text in shown)
+        assert "suggested rank" in _metrics(at)
+    else:
+        assert "Stopped before the first rank had two runs: nothing to show." in shown
 
 
 def test_rank_page_compares_kept_results():
@@ -121,8 +155,25 @@ def test_rank_page_uses_the_session_data_set_and_its_ground_truth():
     assert at.radio(key="rank_data").value == "hyperspectral sample"
     at.slider(key="rank_range").set_value((4, 5)).run()  # at least the 4 true endmembers
     at.slider(key="rank_runs").set_value(3).run()
-    at.button(key="rank_run").click().run()
+    _run_scan(at)
     assert not at.exception
     assert _metrics(at)["suggested rank"] in {"4", "5"}
     scores = at.dataframe[-1].value
     assert scores["sad_mean_deg"].iloc[0] < 20
+
+
+def test_rank_page_offers_only_the_planted_example_for_data_read_lazily():
+    import dataclasses
+
+    import dask.array as da
+
+    from nmfcore import load_sample
+
+    ds = load_sample("hyperspectral")
+    lazy = dataclasses.replace(ds, X=da.from_array(np.asarray(ds.X), chunks=(ds.X.shape[0], 100)))
+    at = AppTest.from_file(str(PAGES / "rank.py"), default_timeout=60)
+    at.session_state["dataset"], at.session_state["dataset_label"] = lazy, "lazy scene"
+    at.run()
+    assert not at.exception
+    assert at.radio(key="rank_data").options == ["planted rank-4 example"]
+    assert any("read lazily from disk" in c.value for c in at.caption)
