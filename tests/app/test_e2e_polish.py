@@ -172,7 +172,8 @@ def test_sidebar_status_without_data_and_no_hidden_chart_labels(app_url, browser
     assert _rank_thumbs(browser) == ["2", "7"]  # around its 4 planted parts, also in the browser
     button = next(b for b in browser.find_elements("css selector", "button") if b.text.strip() == "Run rank scan")
     browser.execute_script("arguments[0].click();", button)
-    _wait_text(browser, "suggested rank", timeout=180)
+    # the scan runs in the server's queue: wait for its result (the page's intro already says "suggested rank")
+    _wait_text(browser, "by cophenetic correlation", timeout=180)
     checked += _check_charts(browser, "Rank & compare")
     _shot(browser, "polish_06_rank_scan")
     assert checked >= 11
