@@ -40,19 +40,12 @@ def start(job_: FitJob, data_name: str, memory_bytes: int) -> None:
 
 def place() -> tuple[int, QueueStatus] | None:
     """(position, the queue's status) while the scan waits for a slot, else None."""
-    ticket = st.session_state.get("scan_ticket")
-    if ticket is None:
-        return None
-    queue = fit_queue()
-    position = queue.position(ticket)
-    return None if position is None else (position, queue.status())
+    return _state.place_of(st.session_state.get("scan_ticket"))
 
 
 def cancel() -> None:
     """Withdraw the queued scan, or ask the running one to stop after its current fit."""
-    ticket = st.session_state.get("scan_ticket")
-    if ticket is not None:
-        fit_queue().cancel(ticket)
+    _state.cancel_ticket(st.session_state.get("scan_ticket"))
 
 
 def message() -> tuple[str, str] | None:

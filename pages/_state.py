@@ -285,9 +285,8 @@ def start_job(job_: FitJob, family: str, ds: Any, key: str, label: str, memory_b
     state["job_message"] = None
 
 
-def queue_place() -> tuple[int, QueueStatus] | None:
-    """(position, the queue's status) while this session's fit waits for a slot, else None."""
-    ticket: Ticket | None = _state()["ticket"]
+def place_of(ticket: Ticket | None) -> tuple[int, QueueStatus] | None:
+    """(position, the queue's status) while the job of ``ticket`` waits for a slot, else None."""
     if ticket is None:
         return None
     queue = fit_queue()
@@ -295,11 +294,20 @@ def queue_place() -> tuple[int, QueueStatus] | None:
     return None if position is None else (position, queue.status())
 
 
-def cancel_job() -> None:
-    """Withdraw this session's queued fit, or ask its running one to stop."""
-    ticket: Ticket | None = _state()["ticket"]
+def cancel_ticket(ticket: Ticket | None) -> None:
+    """Withdraw the job of ``ticket`` if it is queued, or ask it to stop if it runs."""
     if ticket is not None:
         fit_queue().cancel(ticket)
+
+
+def queue_place() -> tuple[int, QueueStatus] | None:
+    """(position, the queue's status) while this session's fit waits for a slot, else None."""
+    return place_of(_state()["ticket"])
+
+
+def cancel_job() -> None:
+    """Withdraw this session's queued fit, or ask its running one to stop."""
+    cancel_ticket(_state()["ticket"])
 
 
 def job_message() -> tuple[str, str] | None:

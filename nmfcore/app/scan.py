@@ -25,6 +25,14 @@ from nmfcore.judge import RankScan, rank_scan
 from nmfcore.utils.validation import check_positive_int
 
 
+def _checked(ranks: Sequence[int], n_runs: int) -> tuple[list[int], int]:
+    """The ranks, sorted and deduplicated, and ``n_runs``, checked as ``rank_scan`` wants them."""
+    ranks = sorted({check_positive_int(r, "rank") for r in ranks})
+    if not ranks:
+        raise ValueError("ranks must name at least one rank")
+    return ranks, check_positive_int(n_runs, "n_runs", minimum=2)
+
+
 def estimate_scan(
     shape: tuple[int, int],
     ranks: Sequence[int],
@@ -59,10 +67,7 @@ def estimate_scan(
         the rank being scanned and the best run of each rank done) and its
         consensus matrix.
     """
-    ranks = sorted({check_positive_int(r, "rank") for r in ranks})
-    if not ranks:
-        raise ValueError("ranks must name at least one rank")
-    n_runs = check_positive_int(n_runs, "n_runs", minimum=2)
+    ranks, n_runs = _checked(ranks, n_runs)
     fits = [estimate_fit(shape, r, model="nmf", beta=beta, max_iter=max_iter, nnz=nnz, dtype=dtype) for r in ranks]
     itemsize = np.dtype(dtype).itemsize
     factor_bytes = (shape[0] + shape[1]) * itemsize  # of W and H, per unit of rank
@@ -121,7 +126,6 @@ def scan_job(
     -------
     FitJob
     """
-    ranks = sorted({check_positive_int(r, "rank") for r in ranks})
-    n_runs = check_positive_int(n_runs, "n_runs", minimum=2)
+    ranks, n_runs = _checked(ranks, n_runs)
     return FitJob(_scan, X, ranks, max_iter=len(ranks) * n_runs, name=name, n_runs=n_runs, beta=beta,
                   iterations=check_positive_int(max_iter, "max_iter"), random_state=random_state)
